@@ -1,0 +1,20 @@
+//! Zynk wire types shared by the server and the client SDK.
+//!
+//! Layout:
+//! - `ids`     — newtype ids (`UserId`, `DeviceId`, `SessionId`).
+//! - `auth`    — register / login / refresh bodies and the token pair.
+//! - `account` — devices, sessions, profiles and privacy settings.
+//! - `problem` — the RFC 9457 problem document every error uses.
+//!
+//! Architecture invariant: this crate knows serde and nothing else — no IO,
+//! no HTTP status codes, no SQL.
+
+pub mod account;
+pub mod auth;
+pub mod ids;
+pub mod problem;
+
+pub use account::*;
+pub use auth::*;
+pub use ids::*;
+pub use problem::Problem;

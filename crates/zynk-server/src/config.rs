@@ -1,0 +1,421 @@
+//! Configuration: one struct, filled from defaults, then `zynk.toml` (or
+//! `--config PATH`), then `ZYNK_*` environment variables; validated once and
+//! passed explicitly. Every key `foo_bar` has the variable `ZYNK_FOO_BAR`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The server's configuration. `Debug` redacts the secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; `None` = `sqlite://{data_dir}/zynk.db`.
+    pub database_url: Option<String>,
+    /// `redis://…`; `None` = in-process realtime state (one instance only).
+    pub redis_url: Option<String>,
+    /// Prepended to every Redis key (several deployments on one Redis).
+    pub redis_key_prefix: String,
+    /// Secret for signing session tokens (≥ 32 characters); `None` = a random
+    /// key generated into `{data_dir}/jwt.key` on first start.
+    pub jwt_secret: Option<String>,
+    pub session_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub pbkdf2_iterations: u32,
+    /// Passwords hashed at once (0 = half the CPU cores, at least 1).
+    pub hash_concurrency: usize,
+    pub max_body_bytes: usize,
+    pub max_message_bytes: usize,
+    /// Requests per IP and hour to each of register, login and refresh.
+    pub ratelimit_auth_per_hour: u64,
+    /// Requests per IP and hour to each other endpoint.
+    pub ratelimit_api_per_hour: u64,
+    /// Seconds between maintenance runs (partitions, expired sessions, presence).
+    pub maintenance_interval_secs: u64,
+    /// `tracing` filter, e.g. `info` or `zynk_server=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./zynk-data"),
+            database_url: None,
+            redis_url: None,
+            redis_key_prefix: String::new(),
+            jwt_secret: None,
+            session_ttl_secs: 30 * 86_400,
+            refresh_ttl_secs: 90 * 86_400,
+            pbkdf2_iterations: 600_000,
+            hash_concurrency: 0,
+            max_body_bytes: 1 << 20,
+            max_message_bytes: 128 << 10,
+            ratelimit_auth_per_hour: 30,
+            ratelimit_api_per_hour: 36_000,
+            maintenance_interval_secs: 3600,
+            log: "info".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| v.as_ref().map(|u| redact_url(u));
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact(&self.database_url))
+            .field("redis_url", &redact(&self.redis_url))
+            .field("redis_key_prefix", &self.redis_key_prefix)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("refresh_ttl_secs", &self.refresh_ttl_secs)
+            .field("pbkdf2_iterations", &self.pbkdf2_iterations)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("ratelimit_auth_per_hour", &self.ratelimit_auth_per_hour)
+            .field("ratelimit_api_per_hour", &self.ratelimit_api_per_hour)
+            .field("maintenance_interval_secs", &self.maintenance_interval_secs)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/…`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.rsplit_once('@')
+    {
+        let user = creds.split(':').next().unwrap_or("");
+        return format!("{scheme}://{user}:[redacted]@{host}");
+    }
+    url.to_owned()
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// How a key's value is read from an environment variable.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    OptStr,
+    Int,
+}
+
+const KEYS: &[(&str, Kind)] = &[
+    ("listen", Kind::Str),
+    ("data_dir", Kind::Str),
+    ("database_url", Kind::OptStr),
+    ("redis_url", Kind::OptStr),
+    ("redis_key_prefix", Kind::Str),
+    ("jwt_secret", Kind::OptStr),
+    ("session_ttl_secs", Kind::Int),
+    ("refresh_ttl_secs", Kind::Int),
+    ("pbkdf2_iterations", Kind::Int),
+    ("hash_concurrency", Kind::Int),
+    ("max_body_bytes", Kind::Int),
+    ("max_message_bytes", Kind::Int),
+    ("ratelimit_auth_per_hour", Kind::Int),
+    ("ratelimit_api_per_hour", Kind::Int),
+    ("maintenance_interval_secs", Kind::Int),
+    ("log", Kind::Str),
+];
+
+/// The lowest iteration count accepted for new hashes. Tests use it; the
+/// default is the OWASP figure of 600,000.
+pub const MIN_PBKDF2_ITERATIONS: u32 = 1_000;
+
+impl Config {
+    /// Loads `path` (or `./zynk.toml` if it exists) and the `ZYNK_*` variables in `env`.
+    pub fn load(path: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let implicit = Path::new("zynk.toml");
+        let file = match path {
+            Some(p) => Some(p),
+            None if implicit.exists() => Some(implicit),
+            None => None,
+        };
+        let text = match file {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| ConfigError(format!("cannot read {}: {e}", p.display())))?,
+            None => String::new(),
+        };
+        Self::from_sources(&text, env)
+    }
+
+    /// Defaults, then the TOML `text`, then `env`; then `validate`.
+    pub fn from_sources(text: &str, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError(format!("zynk.toml: {}", e.message())))?;
+        for key in table.keys() {
+            if !KEYS.iter().any(|(k, _)| k == key) {
+                return Err(ConfigError(format!("zynk.toml: unknown key `{key}`")));
+            }
+        }
+        for (key, kind) in KEYS {
+            let var = format!("ZYNK_{}", key.to_ascii_uppercase());
+            let Some(raw) = env.get(&var) else { continue };
+            let value = match kind {
+                Kind::Str => toml::Value::String(raw.clone()),
+                Kind::OptStr if raw.is_empty() => {
+                    table.remove(*key);
+                    continue;
+                }
+                Kind::OptStr => toml::Value::String(raw.clone()),
+                Kind::Int => raw
+                    .trim()
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .map_err(|_| {
+                        ConfigError(format!("{var}: expected a whole number, got `{raw}`"))
+                    })?,
+            };
+            table.insert((*key).to_owned(), value);
+        }
+        let config: Config =
+            toml::Value::Table(table.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    // Name the key: the first one that fails on its own.
+                    let key = table.iter().find_map(|(k, v)| {
+                        let single = toml::Table::from_iter([(k.clone(), v.clone())]);
+                        toml::Value::Table(single)
+                            .try_into::<Config>()
+                            .is_err()
+                            .then_some(k.clone())
+                    });
+                    match key {
+                        Some(k) => ConfigError(format!(
+                            "{k} (ZYNK_{}): {}",
+                            k.to_ascii_uppercase(),
+                            e.message()
+                        )),
+                        None => ConfigError(format!("configuration: {}", e.message())),
+                    }
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values serde cannot; the message names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| {
+            Err(ConfigError(format!(
+                "{key} (ZYNK_{}): {why}",
+                key.to_ascii_uppercase()
+            )))
+        };
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return fail(
+                "database_url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return fail("redis_url", "must start with redis:// or rediss://");
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.len() < 32
+        {
+            return fail("jwt_secret", "must be at least 32 characters");
+        }
+        if self.session_ttl_secs < 60 {
+            return fail("session_ttl_secs", "must be at least 60");
+        }
+        if self.refresh_ttl_secs < self.session_ttl_secs {
+            return fail("refresh_ttl_secs", "must be at least session_ttl_secs");
+        }
+        if self.pbkdf2_iterations < MIN_PBKDF2_ITERATIONS {
+            return fail(
+                "pbkdf2_iterations",
+                "must be at least 1000 (600000 recommended)",
+            );
+        }
+        if self.max_body_bytes < 1024 {
+            return fail("max_body_bytes", "must be at least 1024");
+        }
+        if self.max_message_bytes < 1024 {
+            return fail("max_message_bytes", "must be at least 1024");
+        }
+        if self.ratelimit_auth_per_hour == 0 || self.ratelimit_api_per_hour == 0 {
+            return fail("ratelimit_auth_per_hour", "rate limits must be at least 1");
+        }
+        if self.maintenance_interval_secs == 0 {
+            return fail("maintenance_interval_secs", "must be at least 1");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
+            return fail("log", "not a valid tracing filter");
+        }
+        Ok(())
+    }
+
+    /// The database URL in force (the default SQLite file when unset).
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/zynk.db", self.data_dir.display()))
+    }
+
+    /// Concurrent password hashes (resolves `0` = auto).
+    pub fn hash_concurrency(&self) -> usize {
+        if self.hash_concurrency > 0 {
+            return self.hash_concurrency;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores / 2).max(1)
+    }
+}
+
+/// What `zynkd config` prints: every key with its default and a comment.
+pub const DEFAULT_TOML: &str = r#"# zynk.toml — Zynk server configuration.
+# Precedence: these defaults, then this file (or --config PATH), then
+# environment variables: every key `foo_bar` is also `ZYNK_FOO_BAR`.
+
+# Address and port to listen on.
+listen = "127.0.0.1:8080"
+
+# Where the embedded database, the generated token key and local files live.
+data_dir = "./zynk-data"
+
+# Relational store: sqlite://PATH (default: sqlite://{data_dir}/zynk.db) or
+# postgres://user:password@host/db. Passwords are redacted in logs.
+# database_url = "postgres://zynk@127.0.0.1/zynk"
+
+# Realtime state (sessions cache, presence, queues, rate limits). Absent:
+# in-process, for a single instance. Several instances need a shared Redis.
+# redis_url = "redis://127.0.0.1:6379"
+
+# Prefix for every Redis key, so several deployments can share one Redis.
+redis_key_prefix = ""
+
+# Secret (>= 32 characters) that signs session tokens. Absent: a random key is
+# generated into {data_dir}/jwt.key on first start. Instances behind one load
+# balancer must share it.
+# jwt_secret = "…"
+
+# Session token lifetime (30 days) and refresh token lifetime (90 days).
+session_ttl_secs = 2592000
+refresh_ttl_secs = 7776000
+
+# PBKDF2-HMAC-SHA256 iterations for new password hashes (OWASP: 600000).
+# Older hashes with fewer iterations are upgraded at the next login.
+pbkdf2_iterations = 600000
+
+# Password hashes computed at once; 0 = half the CPU cores (at least 1).
+hash_concurrency = 0
+
+# Largest request body (1 MiB) and largest message ciphertext (128 KiB).
+max_body_bytes = 1048576
+max_message_bytes = 131072
+
+# Requests per client IP and hour: to each of register, login and refresh,
+# and to each other endpoint.
+ratelimit_auth_per_hour = 30
+ratelimit_api_per_hour = 36000
+
+# Seconds between maintenance runs (partitions, expired sessions, presence).
+maintenance_interval_secs = 3600
+
+# Log filter (tracing EnvFilter syntax).
+log = "info"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn printed_default_is_the_default() {
+        let parsed = Config::from_sources(DEFAULT_TOML, &env(&[])).unwrap();
+        assert_eq!(parsed, Config::default());
+        for (key, _) in KEYS {
+            assert!(
+                DEFAULT_TOML.contains(&format!("{key} =")),
+                "{key} missing from DEFAULT_TOML"
+            );
+        }
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_default() {
+        let file = "listen = \"127.0.0.1:9000\"\npbkdf2_iterations = 2000\n";
+        let c = Config::from_sources(
+            file,
+            &env(&[
+                ("ZYNK_PBKDF2_ITERATIONS", "3000"),
+                ("ZYNK_REDIS_URL", "redis://h:1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.pbkdf2_iterations, 3000);
+        assert_eq!(c.redis_url.as_deref(), Some("redis://h:1"));
+        assert_eq!(c.session_ttl_secs, 2_592_000);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("", vec![("ZYNK_LISTEN", "nope")], "listen"),
+            (
+                "",
+                vec![("ZYNK_PBKDF2_ITERATIONS", "many")],
+                "ZYNK_PBKDF2_ITERATIONS",
+            ),
+            (
+                "",
+                vec![("ZYNK_PBKDF2_ITERATIONS", "10")],
+                "pbkdf2_iterations",
+            ),
+            ("", vec![("ZYNK_DATABASE_URL", "mysql://x")], "database_url"),
+            ("", vec![("ZYNK_JWT_SECRET", "short")], "jwt_secret"),
+            ("colour = 1", vec![], "colour"),
+            ("session_ttl_secs = \"x\"", vec![], "session_ttl_secs"),
+        ];
+        for (file, vars, key) in cases {
+            let err = Config::from_sources(file, &env(&vars)).unwrap_err().0;
+            assert!(err.contains(key), "{err:?} does not name {key}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = Config {
+            database_url: Some("postgres://zynk:hunter2hunter2@db/zynk".into()),
+            redis_url: Some("redis://:s3cretpass@r:6379".into()),
+            jwt_secret: Some("x".repeat(40)),
+            ..Config::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2")
+                && !shown.contains("s3cretpass")
+                && !shown.contains(&"x".repeat(40)),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! The Zynk server (`zynkd`).
+//!
+//! Layout:
+//! - `config`      — the one `Config` struct: defaults → zynk.toml → `ZYNK_*`.
+//! - `state`       — `AppState`: config, store, realtime, token key, hasher.
+//! - `error`       — `ApiError`, rendered as `application/problem+json`.
+//! - `extract`     — extractors: JSON bodies, path ids, `Auth`, client IP.
+//! - `validate`    — field rules (usernames, keys, text, URLs).
+//! - `auth/`       — password hashing (PBKDF2, PHC) and tokens (JWT, refresh).
+//! - `ops/`        — use cases, one function each, shared by HTTP and WebSocket.
+//! - `http/`       — the route table, handlers, rate limits, OpenAPI.
+//! - `maintenance` — periodic housekeeping.
+//!
+//! Architecture invariants: only this crate knows HTTP status codes; handlers
+//! hold no SQL and call one `ops` function; secrets never reach logs.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod maintenance;
+pub mod ops;
+pub mod state;
+pub mod validate;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Serves the API on `listener` until `shutdown` resolves; runs maintenance
+/// in the background meanwhile.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let maintenance = tokio::spawn(maintenance::run_forever(state.clone()));
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    maintenance.abort();
+    Ok(result?)
+}

@@ -1,0 +1,8 @@
+//! Use cases: one function each, called by HTTP handlers (and, later, by
+//! WebSocket frame handlers). A use case validates, talks to the store and
+//! realtime state, and returns wire types or an `ApiError`.
+
+pub mod accounts;
+pub mod devices;
+pub mod profiles;
+pub mod sessions;

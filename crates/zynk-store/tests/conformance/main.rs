@@ -1,0 +1,18 @@
+//! The store's conformance suite: one set of cases, run against every
+//! backend. SQLite always runs (a file in a temp dir); PostgreSQL runs when
+//! `ZYNK_TEST_POSTGRES_URL` is set (each test gets a fresh database there),
+//! and `ZYNK_TEST_REQUIRE_BACKENDS=1` makes its absence a failure.
+//!
+//! Each case is an `async fn(Harness)`; `conformance!` turns it into
+//! `sqlite::case` and `postgres::case` tests.
+
+#[macro_use]
+mod support;
+
+mod accounts;
+mod connect;
+mod devices;
+mod history;
+mod partitions;
+mod schema;
+mod sessions;

@@ -38,4 +38,14 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(UserId, DeviceId, SessionId);
+id_type!(
+    UserId,
+    DeviceId,
+    SessionId,
+    ConversationId,
+    MessageId,
+    DeviceMessageId
+);
+
+/// A group's id is the id of its conversation: one value names both.
+pub type GroupId = ConversationId;

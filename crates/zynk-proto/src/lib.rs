@@ -4,6 +4,7 @@
 //! - `ids`     — newtype ids (`UserId`, `DeviceId`, `SessionId`).
 //! - `auth`    — register / login / refresh bodies and the token pair.
 //! - `account` — devices, sessions, profiles and privacy settings.
+//! - `messaging` — conversations, groups, messages, device messages, WebSocket frames.
 //! - `problem` — the RFC 9457 problem document every error uses.
 //!
 //! Architecture invariant: this crate knows serde and nothing else — no IO,
@@ -12,9 +13,11 @@
 pub mod account;
 pub mod auth;
 pub mod ids;
+pub mod messaging;
 pub mod problem;
 
 pub use account::*;
 pub use auth::*;
 pub use ids::*;
+pub use messaging::*;
 pub use problem::Problem;

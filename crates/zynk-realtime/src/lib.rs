@@ -6,10 +6,16 @@
 //! - `redis.rs`   — the Redis backend (several `zynkd` share one Redis).
 //! - `connect`    — picks the backend: no Redis URL → memory, else Redis.
 //!
+//! Besides the §4 structures, the trait carries what several instances need
+//! to cooperate: `publish`/`subscribe` (an event bus every instance hears,
+//! Redis channel `{prefix}events`) and `try_lease` (`lock:{name}`, so one
+//! instance at a time runs a singleton job such as the lifecycle scheduler).
+//!
 //! Key names (Redis) are a contract shared with operators' tooling:
 //! `session:{token_hash}`, `online_users`, `typing:{conversation_id}:{user_id}`,
 //! `queue:messages:{recipient}`, `locations` (+ `locations:expiry`),
-//! `user:{user_id}`, `group_members:{group_id}`, `ratelimit:{ip}:{endpoint}`.
+//! `user:{user_id}`, `group_members:{group_id}`, `ratelimit:{ip}:{endpoint}`,
+//! `lock:{name}`, and the pub/sub channel `events`.
 //! A `group_members` set always holds the sentinel member `""` (never a user
 //! id) so that a cached *empty* group still exists as a key and is told apart
 //! from a miss.
@@ -130,6 +136,20 @@ impl Position {
     }
 }
 
+/// Capacity of the `subscribe` channels: a receiver that falls this far
+/// behind gets `RecvError::Lagged`.
+pub const EVENT_CAPACITY: usize = 65_536;
+
+/// What a subscriber receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A payload published by some instance (this one included).
+    Message(Arc<str>),
+    /// Events may have been lost (subscription reconnected, or this receiver
+    /// lagged): consumers must resynchronise from the store.
+    Resync,
+}
+
 /// Whole milliseconds of a lifetime, as both backends count them.
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -194,4 +214,20 @@ pub trait Realtime: Send + Sync + 'static {
     /// Counts one request in `ratelimit:{ip}:{endpoint}` (fixed window of
     /// `Ttls::rate_window`, starting at the first request) against `limit`.
     async fn rate_limit_hit(&self, ip: &str, endpoint: &str, limit: u64) -> Result<RateDecision>;
+
+    // Cross-instance coordination
+    /// Publishes one payload to every instance, this one included (Redis:
+    /// `PUBLISH {prefix}events`). Delivery is best effort: a subscriber that
+    /// misses events is told so with `Event::Resync`.
+    async fn publish(&self, payload: &str) -> Result<()>;
+    /// Every event published by any instance from now on, in publication
+    /// order per publisher. A receiver that falls `EVENT_CAPACITY` events
+    /// behind gets `RecvError::Lagged` from `recv`: treat it exactly like
+    /// `Event::Resync` (events were lost; resynchronise from the store).
+    /// `RecvError::Closed` means the backend was dropped.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event>;
+    /// Takes or renews the lease `lock:{name}` for `owner` for `ttl` (Redis:
+    /// one script, `SET NX PX`, or `PEXPIRE` when `owner` already holds it).
+    /// True while `owner` holds it; false while someone else does.
+    async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool>;
 }

@@ -17,11 +17,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 use uuid::Uuid;
 use zynk_proto::UserId;
 
-use crate::{Position, RateDecision, Realtime, Result, Ttls, millis};
+use crate::{EVENT_CAPACITY, Event, Position, RateDecision, Realtime, Result, Ttls, millis};
 
 /// Writes between two sweeps, at least.
 const SWEEP_MIN_WRITES: usize = 1024;
@@ -34,6 +35,8 @@ pub struct MemoryRealtime {
     /// A std `Mutex`: every critical section is short and synchronous, and
     /// the guard is never held across an `.await`.
     state: Mutex<State>,
+    /// The event bus: with one instance, publishing is broadcasting.
+    events: broadcast::Sender<Event>,
 }
 
 #[derive(Clone, Copy)]
@@ -74,6 +77,8 @@ struct State {
     /// `ratelimit:{ip}:{endpoint}`, keyed by `{ip}:{endpoint}` exactly as
     /// Redis concatenates it.
     rates: HashMap<String, Expiring<u64>>,
+    /// `lock:{name}` → owner.
+    leases: HashMap<String, Expiring<String>>,
     writes_until_sweep: usize,
 }
 
@@ -90,12 +95,14 @@ impl State {
         self.users.retain(|_, e| e.live(now));
         self.groups.retain(|_, e| e.live(now));
         self.rates.retain(|_, e| e.live(now));
+        self.leases.retain(|_, e| e.live(now));
         let entries = self.sessions.len()
             + self.typing.len()
             + self.locations.len()
             + self.users.len()
             + self.groups.len()
-            + self.rates.len();
+            + self.rates.len()
+            + self.leases.len();
         self.writes_until_sweep = entries.max(SWEEP_MIN_WRITES);
     }
 }
@@ -125,6 +132,7 @@ impl MemoryRealtime {
         Self {
             ttls,
             state: Mutex::new(State::default()),
+            events: broadcast::Sender::new(EVENT_CAPACITY),
         }
     }
 
@@ -362,6 +370,29 @@ impl Realtime for MemoryRealtime {
             allowed: count <= limit,
             reset_in: expires_at.saturating_duration_since(now),
         })
+    }
+
+    async fn publish(&self, payload: &str) -> Result<()> {
+        // No receiver is not an error: nobody is listening.
+        let _ = self.events.send(Event::Message(payload.into()));
+        Ok(())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        // As `PX`, which rejects 0: at least one millisecond.
+        let ttl = ttl.max(Duration::from_millis(1));
+        Ok(self.write(|s, now| {
+            if read(&mut s.leases, name, now).is_some_and(|held| held != owner) {
+                return false;
+            }
+            let lease = Expiring::new(owner.to_owned(), now, ttl);
+            s.leases.insert(name.to_owned(), lease);
+            true
+        }))
     }
 }
 

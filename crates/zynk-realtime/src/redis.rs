@@ -11,6 +11,9 @@
 //! whole, refreshed by every `location_set`.
 //!
 //! Every key is `{prefix}{contract name}`; the prefix is `""` in production.
+//! So is the pub/sub channel `{prefix}events`, published to through the
+//! `ConnectionManager` and heard through a dedicated connection
+//! (`events.rs`).
 
 use std::time::Duration;
 
@@ -18,10 +21,15 @@ use ::redis::aio::ConnectionManager;
 use ::redis::{Cmd, FromRedisValue, Pipeline, Script, cmd};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 use zynk_proto::UserId;
 
-use crate::{Position, RateDecision, Realtime, RealtimeError, Result, Ttls, millis};
+use crate::{
+    EVENT_CAPACITY, Event, Position, RateDecision, Realtime, RealtimeError, Result, Ttls, millis,
+};
+
+mod events;
 
 /// The member every `group_members:{…}` set holds, so that a cached empty
 /// group is a key that exists (Redis deletes empty sets). Never a user id.
@@ -97,6 +105,18 @@ end
 return {count, ttl}
 ";
 
+/// KEYS: the lock. ARGV: owner, ttl ms. 1 if `owner` holds it afterwards.
+const TRY_LEASE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
 pub struct RedisRealtime {
     /// Multiplexed and reconnecting; cloned (cheaply) per command.
     conn: ConnectionManager,
@@ -106,6 +126,13 @@ pub struct RedisRealtime {
     location_get: Script,
     location_distance: Script,
     rate_limit_hit: Script,
+    try_lease: Script,
+    /// `{prefix}events`.
+    channel: String,
+    /// Fed by `subscriber`; `subscribe` hands out its receivers.
+    events: broadcast::Sender<Event>,
+    /// Stops the subscription task when this backend is dropped.
+    _subscriber: events::Subscriber,
 }
 
 /// Milliseconds for `PX`/`PEXPIRE`, which reject 0.
@@ -118,7 +145,10 @@ impl RedisRealtime {
     /// random in tests so they do not see each other's keys).
     pub async fn connect(url: &str, ttls: Ttls, key_prefix: &str) -> Result<Self> {
         let client = ::redis::Client::open(url).map_err(|e| RealtimeError::Url(e.to_string()))?;
-        let conn = ConnectionManager::new(client).await?;
+        let conn = ConnectionManager::new(client.clone()).await?;
+        let channel = format!("{key_prefix}events");
+        let events = broadcast::Sender::new(EVENT_CAPACITY);
+        let subscriber = events::Subscriber::start(client, channel.clone(), events.clone()).await?;
         Ok(Self {
             conn,
             ttls,
@@ -127,6 +157,10 @@ impl RedisRealtime {
             location_get: Script::new(LOCATION_GET),
             location_distance: Script::new(LOCATION_DISTANCE),
             rate_limit_hit: Script::new(RATE_LIMIT_HIT),
+            try_lease: Script::new(TRY_LEASE),
+            channel,
+            events,
+            _subscriber: subscriber,
         })
     }
 
@@ -175,6 +209,10 @@ impl RedisRealtime {
 
     fn rate_key(&self, ip: &str, endpoint: &str) -> String {
         self.key(format_args!("ratelimit:{ip}:{endpoint}"))
+    }
+
+    fn lock_key(&self, name: &str) -> String {
+        self.key(format_args!("lock:{name}"))
     }
 }
 
@@ -424,5 +462,22 @@ impl Realtime for RedisRealtime {
             allowed: count <= limit,
             reset_in: Duration::from_millis(u64::try_from(ttl).unwrap_or(0)),
         })
+    }
+
+    async fn publish(&self, payload: &str) -> Result<()> {
+        self.query::<u64>(cmd("PUBLISH").arg(&self.channel).arg(payload))
+            .await
+            .map(drop)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        let mut invocation = self.try_lease.key(self.lock_key(name));
+        invocation.arg(owner).arg(px(ttl));
+        let held: i64 = invocation.invoke_async(&mut self.conn.clone()).await?;
+        Ok(held == 1)
     }
 }

@@ -34,6 +34,13 @@ pub struct Config {
     pub ratelimit_auth_per_hour: u64,
     /// Requests per IP and hour to each other endpoint.
     pub ratelimit_api_per_hour: u64,
+    /// Largest group (default max_members of new groups).
+    pub max_group_members: u32,
+    /// Seconds between message lifecycle runs (one instance at a time).
+    pub lifecycle_interval_secs: u64,
+    /// Days an undelivered message, and a soft-deleted one, is kept.
+    pub undelivered_retention_days: u32,
+    pub deleted_retention_days: u32,
     /// Seconds between maintenance runs (partitions, expired sessions, presence).
     pub maintenance_interval_secs: u64,
     /// `tracing` filter, e.g. `info` or `zynk_server=debug`.
@@ -57,6 +64,10 @@ impl Default for Config {
             max_message_bytes: 128 << 10,
             ratelimit_auth_per_hour: 30,
             ratelimit_api_per_hour: 36_000,
+            max_group_members: 256,
+            lifecycle_interval_secs: 60,
+            undelivered_retention_days: 30,
+            deleted_retention_days: 30,
             maintenance_interval_secs: 3600,
             log: "info".into(),
         }
@@ -84,6 +95,13 @@ impl std::fmt::Debug for Config {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("ratelimit_auth_per_hour", &self.ratelimit_auth_per_hour)
             .field("ratelimit_api_per_hour", &self.ratelimit_api_per_hour)
+            .field("max_group_members", &self.max_group_members)
+            .field("lifecycle_interval_secs", &self.lifecycle_interval_secs)
+            .field(
+                "undelivered_retention_days",
+                &self.undelivered_retention_days,
+            )
+            .field("deleted_retention_days", &self.deleted_retention_days)
             .field("maintenance_interval_secs", &self.maintenance_interval_secs)
             .field("log", &self.log)
             .finish()
@@ -129,6 +147,10 @@ const KEYS: &[(&str, Kind)] = &[
     ("max_message_bytes", Kind::Int),
     ("ratelimit_auth_per_hour", Kind::Int),
     ("ratelimit_api_per_hour", Kind::Int),
+    ("max_group_members", Kind::Int),
+    ("lifecycle_interval_secs", Kind::Int),
+    ("undelivered_retention_days", Kind::Int),
+    ("deleted_retention_days", Kind::Int),
     ("maintenance_interval_secs", Kind::Int),
     ("log", Kind::Str),
 ];
@@ -257,6 +279,18 @@ impl Config {
         if self.ratelimit_auth_per_hour == 0 || self.ratelimit_api_per_hour == 0 {
             return fail("ratelimit_auth_per_hour", "rate limits must be at least 1");
         }
+        if !(2..=10_000).contains(&self.max_group_members) {
+            return fail("max_group_members", "must be 2 to 10000");
+        }
+        if self.lifecycle_interval_secs == 0 {
+            return fail("lifecycle_interval_secs", "must be at least 1");
+        }
+        if self.undelivered_retention_days == 0 || self.deleted_retention_days == 0 {
+            return fail(
+                "undelivered_retention_days",
+                "retention must be at least 1 day",
+            );
+        }
         if self.maintenance_interval_secs == 0 {
             return fail("maintenance_interval_secs", "must be at least 1");
         }
@@ -329,6 +363,16 @@ max_message_bytes = 131072
 # and to each other endpoint.
 ratelimit_auth_per_hour = 30
 ratelimit_api_per_hour = 36000
+
+# Largest group (members), the default max_members of new groups.
+max_group_members = 256
+
+# Message lifecycle (one instance at a time): every lifecycle_interval_secs,
+# remove self-destructed messages, undelivered ones after
+# undelivered_retention_days and soft-deleted ones after deleted_retention_days.
+lifecycle_interval_secs = 60
+undelivered_retention_days = 30
+deleted_retention_days = 30
 
 # Seconds between maintenance runs (partitions, expired sessions, presence).
 maintenance_interval_secs = 3600

@@ -9,6 +9,8 @@
 //! - `auth/`       — password hashing (PBKDF2, PHC) and tokens (JWT, refresh).
 //! - `ops/`        — use cases, one function each, shared by HTTP and WebSocket.
 //! - `http/`       — the route table, handlers, rate limits, OpenAPI.
+//! - `realtime/`   — the hub of connected devices and cross-instance fan-out.
+//! - `lifecycle`   — message lifecycle scheduler and presence heartbeats.
 //! - `maintenance` — periodic housekeeping.
 //!
 //! Architecture invariants: only this crate knows HTTP status codes; handlers
@@ -19,8 +21,10 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod lifecycle;
 pub mod maintenance;
 pub mod ops;
+pub mod realtime;
 pub mod state;
 pub mod validate;
 
@@ -32,18 +36,26 @@ use tokio::net::TcpListener;
 pub use config::Config;
 pub use state::AppState;
 
-/// Serves the API on `listener` until `shutdown` resolves; runs maintenance
+/// Serves the API on `listener` until `shutdown` resolves; runs maintenance,
+/// the lifecycle scheduler, presence heartbeats and the fan-out dispatcher
 /// in the background meanwhile.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let maintenance = tokio::spawn(maintenance::run_forever(state.clone()));
+    let tasks = [
+        tokio::spawn(maintenance::run_forever(state.clone())),
+        tokio::spawn(lifecycle::run_forever(state.clone())),
+        tokio::spawn(lifecycle::heartbeat(state.clone())),
+        tokio::spawn(realtime::fanout::dispatch(state.clone())),
+    ];
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
-    maintenance.abort();
+    for task in tasks {
+        task.abort();
+    }
     Ok(result?)
 }

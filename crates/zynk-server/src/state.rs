@@ -17,6 +17,8 @@ use zynk_store::Store;
 use crate::auth::password::PasswordHasher;
 use crate::auth::token::TokenKey;
 use crate::config::{Config, redact_url};
+use crate::ops::committer::Committer;
+use crate::realtime::hub::Hub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +27,12 @@ pub struct AppState {
     pub realtime: Arc<dyn Realtime>,
     pub tokens: TokenKey,
     pub passwords: PasswordHasher,
+    /// This instance's connected devices.
+    pub hub: Arc<Hub>,
+    /// Group commit of message inserts.
+    pub committer: Committer,
+    /// A random name of this instance (lease owner).
+    pub instance: String,
     /// When each session was last recorded as used, so that `last_used_at`
     /// and `last_active_at` are written at most once a minute per session.
     /// std `Mutex`: held only for a map lookup, never across `.await`.
@@ -65,12 +73,16 @@ impl AppState {
         };
         let tokens = TokenKey::new(&secret).map_err(anyhow::Error::msg)?;
         let passwords = PasswordHasher::new(config.pbkdf2_iterations, config.hash_concurrency());
+        let committer = Committer::start(store.clone());
         Ok(Self {
             config: Arc::new(config),
             store,
             realtime,
             tokens,
             passwords,
+            hub: Arc::default(),
+            committer,
+            instance: uuid::Uuid::new_v4().to_string(),
             touched: Arc::default(),
         })
     }

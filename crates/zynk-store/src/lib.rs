@@ -6,6 +6,9 @@
 //! - `queries.rs`  — the SQL text, one statement for both backends.
 //! - `store_impl.rs` — the `Store` methods, written once as a macro that
 //!   each backend expands; `common.rs` — row types and error mapping they share.
+//! - `messaging.rs` — the `MessagingStore` trait and its records; its SQL is
+//!   in `msg_queries.rs`, its rows in `msg_rows.rs`, its methods in the
+//!   `msg_*.rs` macros that `msg_impl.rs` assembles for each backend.
 //! - `sqlite.rs`   — the embedded backend (default).
 //! - `postgres.rs` — the production backend (monthly `messages` partitions,
 //!   kept by `postgres/partitions.rs`).
@@ -23,7 +26,16 @@ use chrono::{DateTime, Utc};
 use zynk_proto::{DeviceId, Platform, PrivacySettings, SessionId, UpdateProfile, UserId};
 
 mod common;
+pub mod messaging;
+pub use messaging::*;
 mod connect;
+mod msg_conversations;
+mod msg_delivery;
+mod msg_groups;
+mod msg_impl;
+mod msg_messages;
+mod msg_queries;
+mod msg_rows;
 mod store_impl;
 // Backends come after `store_impl`, whose macro they expand.
 mod postgres;
@@ -47,6 +59,12 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database url: {0}")]
     Url(String),
+    /// A referenced row does not exist (`user`, `group`, `device`, …).
+    #[error("no such {0}")]
+    Missing(&'static str),
+    /// A limit would be exceeded (`max_members`).
+    #[error("limit reached: {0}")]
+    Limit(&'static str),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -226,7 +244,7 @@ pub struct PartitionReport {
 /// leaves nothing half-written. Methods that take a `user` scope the lookup
 /// to that user's rows, which is how authorization reaches the data.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: MessagingStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies this backend's migrations (idempotent).
     async fn migrate(&self) -> Result<()>;

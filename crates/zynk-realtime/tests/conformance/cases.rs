@@ -11,6 +11,11 @@ use uuid::Uuid;
 use zynk_proto::UserId;
 use zynk_realtime::{Position, Realtime, RealtimeError, Ttls};
 
+pub use crate::coordination::{
+    a_late_subscriber_misses_earlier_events, lease_is_exclusive_renewable_and_expires,
+    publish_reaches_every_subscriber_in_order,
+};
+
 /// How a backend's time moves.
 #[derive(Clone, Copy, Debug)]
 pub enum Clock {
@@ -38,12 +43,12 @@ impl Ctx {
     }
 
     /// After a write with lifetime `ttl`: to `margin` before its end.
-    async fn to_just_before(&self, ttl: Duration) {
+    pub async fn to_just_before(&self, ttl: Duration) {
         self.advance(ttl - self.margin).await;
     }
 
     /// From `to_just_before` to `margin` after the end.
-    async fn past_the_end(&self) {
+    pub async fn past_the_end(&self) {
         self.advance(2 * self.margin).await;
     }
 }

@@ -32,6 +32,9 @@ macro_rules! conformance {
             user_cache_put_get_del_expiry,
             group_members_put_get_del_expiry,
             rate_limit_counts_in_a_fixed_window,
+            publish_reaches_every_subscriber_in_order,
+            a_late_subscriber_misses_earlier_events,
+            lease_is_exclusive_renewable_and_expires,
         );
     };
     (@cases $run:path; $($case:ident),* $(,)?) => {
@@ -45,6 +48,7 @@ macro_rules! conformance {
 }
 
 mod cases;
+mod coordination;
 mod memory;
 mod redis_backend;
 

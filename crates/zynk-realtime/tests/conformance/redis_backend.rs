@@ -14,9 +14,10 @@ use redis::FromRedisValue;
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
 use zynk_proto::UserId;
-use zynk_realtime::{Position, RedisRealtime, Ttls, connect};
+use zynk_realtime::{Event, Position, Realtime, RedisRealtime, Ttls, connect};
 
 use crate::cases::{Clock, Ctx};
+use crate::coordination::{DELIVERY, closes, expect_message, next_event};
 
 /// Short enough for real sleeps, each at least 2 × `MARGIN` above
 /// `2 × MARGIN` so a slow machine has slack.
@@ -286,4 +287,154 @@ async fn raw_expired_locations_leave_both_keys() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn raw_lease_key() {
+    run_raw(|ctx, mut raw| async move {
+        let ttl = Duration::from_secs(60);
+        assert!(ok!(ctx.rt.try_lease("scheduler", "instance-a", ttl)));
+        raw.assert_type("lock:scheduler", "string").await;
+        let owner: String = raw.q(&["GET", &raw.key("lock:scheduler")]).await;
+        assert_eq!(owner, "instance-a");
+        raw.assert_pttl("lock:scheduler", ttl).await;
+    })
+    .await;
+}
+
+fn test_prefix() -> String {
+    format!("zynk-test:{}:", Uuid::new_v4())
+}
+
+async fn raw_conn(url: &str) -> ConnectionManager {
+    let client = redis::Client::open(url).expect("redis url");
+    ConnectionManager::new(client)
+        .await
+        .expect("raw connection")
+}
+
+#[tokio::test]
+async fn instances_on_one_prefix_hear_each_other_and_no_other_prefix() {
+    let Some(url) = redis_url() else { return };
+    let prefix = test_prefix();
+    let a = ok!(RedisRealtime::connect(&url, TTLS, &prefix));
+    let b = ok!(RedisRealtime::connect(&url, TTLS, &prefix));
+    let elsewhere = ok!(RedisRealtime::connect(&url, TTLS, &test_prefix()));
+    let (mut ra, mut rb, mut re) = (a.subscribe(), b.subscribe(), elsewhere.subscribe());
+
+    // Each PUBLISH has reached Redis' subscribers when it returns.
+    ok!(a.publish("from a"));
+    ok!(b.publish("from b"));
+    for rx in [&mut ra, &mut rb] {
+        expect_message(rx, "from a").await;
+        expect_message(rx, "from b").await;
+    }
+
+    ok!(elsewhere.publish("elsewhere"));
+    expect_message(&mut re, "elsewhere").await;
+    ok!(a.publish("fence"));
+    expect_message(&mut ra, "fence").await;
+    expect_message(&mut rb, "fence").await;
+    assert!(ra.is_empty() && rb.is_empty() && re.is_empty());
+}
+
+/// `PUBSUB NUMSUB channel`.
+async fn subscribers(conn: &mut ConnectionManager, channel: &str) -> u64 {
+    let counts: Vec<(String, u64)> = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(conn)
+        .await
+        .expect("PUBSUB NUMSUB");
+    counts.first().map_or(0, |(_, n)| *n)
+}
+
+#[tokio::test]
+async fn dropping_the_backend_ends_its_subscription() {
+    let Some(url) = redis_url() else { return };
+    let prefix = test_prefix();
+    let channel = format!("{prefix}events");
+    let mut raw = raw_conn(&url).await;
+    let rt = ok!(RedisRealtime::connect(&url, TTLS, &prefix));
+    let mut rx = rt.subscribe();
+    assert_eq!(subscribers(&mut raw, &channel).await, 1);
+
+    drop(rt);
+    assert!(closes(&mut rx).await, "the event channel closes");
+    let deadline = tokio::time::Instant::now() + DELIVERY;
+    while subscribers(&mut raw, &channel).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the subscription connection outlived the backend"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Kills the backend's connections (a dedicated ACL user tells them apart
+/// from every other client of the shared Redis) and expects `Resync`, then
+/// live events again.
+#[tokio::test]
+async fn a_lost_subscription_reconnects_and_sends_resync() {
+    let Some(url) = redis_url() else { return };
+    let Some(host) = url.strip_prefix("redis://").filter(|h| !h.contains('@')) else {
+        eprintln!("skipped: needs a plain redis:// URL without credentials");
+        return;
+    };
+    let user = format!("zynk-test-{}", Uuid::new_v4());
+    let mut admin = raw_conn(&url).await;
+    let created: redis::RedisResult<()> = redis::cmd("ACL")
+        .arg(&["SETUSER", &user, "on", "nopass", "~*", "&*", "+@all"])
+        .query_async(&mut admin)
+        .await;
+    if let Err(e) = created {
+        eprintln!("skipped: cannot create an ACL user: {e}");
+        return;
+    }
+    let user_url = format!("redis://{user}:unused@{host}");
+    let killer = admin.clone();
+    let name = user.clone();
+    let outcome = tokio::spawn(async move {
+        let mut killer = killer;
+        let rt = ok!(RedisRealtime::connect(&user_url, TTLS, &test_prefix()));
+        let mut rx = rt.subscribe();
+        ok!(rt.publish("before"));
+        expect_message(&mut rx, "before").await;
+
+        let killed: u64 = redis::cmd("CLIENT")
+            .arg(&["KILL", "USER", &name])
+            .query_async(&mut killer)
+            .await
+            .expect("CLIENT KILL");
+        assert!(killed >= 1, "killed {killed} connections");
+        assert_eq!(next_event(&mut rx).await, Event::Resync);
+
+        // The command connection reconnects on its own, maybe after a failure.
+        let mut published = rt.publish("after").await;
+        for _ in 0..50 {
+            if published.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            published = rt.publish("after").await;
+        }
+        if let Err(e) = published {
+            panic!("publish after reconnection: {e}");
+        }
+        expect_message(&mut rx, "after").await;
+    })
+    .await;
+    let deleted: redis::RedisResult<u64> = redis::cmd("ACL")
+        .arg(&["DELUSER", &user])
+        .query_async(&mut admin)
+        .await;
+    if let Err(e) = deleted {
+        eprintln!("ACL DELUSER {user} failed: {e}");
+    }
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("case did not finish: {e}"),
+        }
+    }
 }

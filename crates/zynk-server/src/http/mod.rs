@@ -4,7 +4,9 @@
 mod account;
 mod auth;
 mod health;
+mod messaging;
 mod ratelimit;
+mod ws;
 
 use std::sync::LazyLock;
 
@@ -60,6 +62,23 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(account::get_me))
         .routes(routes!(account::update_profile))
         .routes(routes!(account::get_user))
+        .routes(routes!(
+            messaging::create_conversation,
+            messaging::list_conversations
+        ))
+        .routes(routes!(messaging::get_conversation))
+        .routes(routes!(messaging::send_message, messaging::list_messages))
+        .routes(routes!(messaging::edit_message, messaging::delete_message))
+        .routes(routes!(messaging::add_reaction, messaging::remove_reaction))
+        .routes(routes!(messaging::create_group))
+        .routes(routes!(messaging::get_group, messaging::update_group))
+        .routes(routes!(messaging::add_member))
+        .routes(routes!(
+            messaging::remove_member,
+            messaging::set_member_role
+        ))
+        .routes(routes!(messaging::send_device_messages))
+        .routes(routes!(ws::websocket))
         .routes(routes!(health::openapi_json))
 }
 

@@ -5,7 +5,7 @@ use zynk_store::{DeviceRecord, DeviceUpdate};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Auth;
-use crate::ops::sessions::evict;
+use crate::ops::sessions::end_sessions;
 use crate::state::AppState;
 use crate::validate;
 
@@ -61,10 +61,6 @@ pub async fn remove(state: &AppState, auth: &Auth, id: DeviceId) -> ApiResult<()
         .delete_device(auth.user_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("device"))?;
-    evict(
-        state,
-        sessions.into_iter().map(|s| s.session_token_hash).collect(),
-    )
-    .await;
+    end_sessions(state, auth.user_id, &sessions).await;
     Ok(())
 }

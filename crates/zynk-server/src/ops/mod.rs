@@ -3,6 +3,11 @@
 //! realtime state, and returns wire types or an `ApiError`.
 
 pub mod accounts;
+pub mod committer;
+pub mod conversations;
+pub mod delivery;
 pub mod devices;
+pub mod groups;
+pub mod messages;
 pub mod profiles;
 pub mod sessions;

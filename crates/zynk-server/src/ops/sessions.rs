@@ -80,6 +80,20 @@ async fn cache_session(state: &AppState, s: &SessionRecord, now: DateTime<Utc>) 
     }
 }
 
+/// Ends revoked sessions everywhere: their cache entries go, and their open
+/// WebSocket connections (on any instance) close.
+pub async fn end_sessions(state: &AppState, user: UserId, sessions: &[SessionRecord]) {
+    evict(
+        state,
+        sessions
+            .iter()
+            .map(|s| s.session_token_hash.clone())
+            .collect(),
+    )
+    .await;
+    crate::realtime::fanout::revoked(state, user, sessions.iter().map(|s| s.id).collect()).await;
+}
+
 /// Removes cache entries of tokens that stopped working.
 pub async fn evict(state: &AppState, hashes: Vec<String>) {
     if hashes.is_empty() {
@@ -185,7 +199,7 @@ pub async fn refresh(state: &AppState, body: Refresh) -> ApiResult<AuthTokens> {
         }
         RefreshOutcome::Reused(session) => {
             tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reused: session revoked");
-            evict(state, vec![session.session_token_hash]).await;
+            end_sessions(state, session.user_id, std::slice::from_ref(&session)).await;
             Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "refresh-token-reused",
@@ -193,7 +207,7 @@ pub async fn refresh(state: &AppState, body: Refresh) -> ApiResult<AuthTokens> {
             ))
         }
         RefreshOutcome::Expired(session) => {
-            evict(state, vec![session.session_token_hash]).await;
+            end_sessions(state, session.user_id, std::slice::from_ref(&session)).await;
             Err(ApiError::unauthorized("refresh token expired"))
         }
         RefreshOutcome::Unknown => Err(ApiError::unauthorized("invalid refresh token")),
@@ -202,10 +216,13 @@ pub async fn refresh(state: &AppState, body: Refresh) -> ApiResult<AuthTokens> {
 
 /// `POST /v1/auth/logout`: revokes the caller's session at once.
 pub async fn logout(state: &AppState, auth: &Auth) -> ApiResult<()> {
-    state
+    if let Some(session) = state
         .store
         .delete_session(auth.user_id, auth.session_id)
-        .await?;
+        .await?
+    {
+        end_sessions(state, auth.user_id, &[session]).await;
+    }
     evict(state, vec![auth.token_hash.clone()]).await;
     Ok(())
 }
@@ -235,6 +252,6 @@ pub async fn revoke(state: &AppState, auth: &Auth, id: SessionId) -> ApiResult<(
         .delete_session(auth.user_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
-    evict(state, vec![session.session_token_hash]).await;
+    end_sessions(state, auth.user_id, &[session]).await;
     Ok(())
 }

@@ -175,3 +175,84 @@ pub async fn user(server: &TestServer) -> (Client, Register) {
     c.register(&reg).await.unwrap();
     (c, reg)
 }
+
+/// Logs `reg`'s user in again from a new device; returns that client.
+pub async fn second_device(server: &TestServer, reg: &Register, name: &str) -> Client {
+    let mut c = server.client();
+    c.login(&zynk_proto::Login {
+        username: reg.username.clone(),
+        password: reg.password.clone(),
+        device: device(name),
+    })
+    .await
+    .unwrap();
+    c
+}
+
+/// The user id of a logged-in client.
+pub fn uid(c: &Client) -> zynk_proto::UserId {
+    c.tokens().unwrap().user_id
+}
+
+/// Waits (up to 10 s) for the first frame matching `pred`, skipping others.
+pub async fn expect_frame(
+    ws: &mut zynk_sdk::Connection,
+    what: &str,
+    mut pred: impl FnMut(&zynk_proto::ServerFrame) -> bool,
+) -> zynk_proto::ServerFrame {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.next_timeout(left).await {
+            Ok(Some(f)) if pred(&f) => return f,
+            Ok(Some(_)) => {}
+            other => panic!("waiting for {what}: {other:?}"),
+        }
+    }
+}
+
+/// Asserts that no frame matching `pred` arrives within `wait`.
+pub async fn expect_no_frame(
+    ws: &mut zynk_sdk::Connection,
+    wait: std::time::Duration,
+    mut pred: impl FnMut(&zynk_proto::ServerFrame) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match ws.next_timeout(left).await {
+            Ok(Some(f)) => assert!(!pred(&f), "unexpected frame {f:?}"),
+            Ok(None) => return,
+            Err(e) if e.is_timeout() => return,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
+/// Receives `message.new` frames until `n` distinct messages have arrived
+/// (duplicates on the wire are dropped, as the SDK's inbox does), acking each.
+pub async fn receive_messages(ws: &mut zynk_sdk::Connection, n: usize) -> Vec<zynk_proto::Message> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let f = expect_frame(ws, &format!("message {} of {n}", out.len() + 1), |f| {
+            matches!(f, zynk_proto::ServerFrame::MessageNew { .. })
+        })
+        .await;
+        if let zynk_proto::ServerFrame::MessageNew { message } = f {
+            ws.ack(vec![message.id.0]).await.unwrap();
+            if seen.insert(message.id) {
+                out.push(message);
+            }
+        }
+    }
+    out
+}
+
+/// An opaque "ciphertext" for tests.
+pub fn outgoing(text: &str) -> zynk_proto::SendMessage {
+    zynk_sdk::outgoing(text.as_bytes(), zynk_proto::MessageType::Text)
+}

@@ -11,8 +11,14 @@ mod support;
 
 mod accounts;
 mod connect;
+mod conversations;
+mod delivery;
 mod devices;
+mod groups;
 mod history;
+mod lifecycle;
+mod messages;
+mod msg_support;
 mod partitions;
 mod schema;
 mod sessions;

@@ -22,7 +22,36 @@ backend_tests!(
     self_destruct_is_never_served_after_expiry,
     message_validation,
     revoked_sessions_lose_their_socket,
+    a_slow_reader_loses_nothing,
 );
+
+/// A connected device that does not read while far more than its outbound
+/// queue (1024 frames) arrives still gets every message once it reads.
+async fn a_slow_reader_loses_nothing(b: Backend) {
+    let server = TestServer::start(b, |c| c.ratelimit_api_per_hour = 100_000).await;
+    let (alice, _) = user(&server).await;
+    let (bob, _) = user(&server).await;
+    let conv = alice.create_conversation(uid(&bob)).await.unwrap();
+    let mut ws = bob.connect().await.unwrap();
+    const N: usize = 1100;
+    let senders: Vec<_> = (0..8)
+        .map(|t| {
+            let alice = alice.clone();
+            tokio::spawn(async move {
+                for i in (t..N).step_by(8) {
+                    let body =
+                        zynk_sdk::outgoing(&vec![(i % 251) as u8; 48 * 1024], MessageType::File);
+                    alice.send_message(conv.id, &body).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let got = receive_messages(&mut ws, N).await;
+    assert_eq!(got.len(), N);
+}
 
 async fn revoked_sessions_lose_their_socket(b: Backend) {
     let server = TestServer::start(b, |_| {}).await;

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::extract::Auth;
 use crate::ops;
 use crate::ops::delivery::CatchUp;
-use crate::realtime::hub::Outbound;
+use crate::realtime::hub::{Outbound, Registration};
 use crate::state::AppState;
 
 /// Time a client has to authenticate after the upgrade.
@@ -79,7 +79,7 @@ async fn connection(state: AppState, mut socket: WebSocket) {
         }
     };
     let was_online = !state.hub.users().contains(&auth.user_id);
-    let (conn_id, mut outbound) = state
+    let mut registration = state
         .hub
         .register(auth.user_id, auth.device_id, auth.session_id);
     let now = Utc::now();
@@ -94,9 +94,9 @@ async fn connection(state: AppState, mut socket: WebSocket) {
         device_id: auth.device_id,
     };
     if send(&mut socket, &ready).await {
-        serve(&state, &auth, &mut socket, &mut outbound).await;
+        serve(&state, &auth, &mut socket, &mut registration).await;
     }
-    if state.hub.unregister(auth.user_id, conn_id) {
+    if state.hub.unregister(auth.user_id, registration.id) {
         let now = Utc::now();
         if let Err(e) = state.store.set_last_seen(auth.user_id, now).await {
             tracing::warn!(error = %e, "cannot record last seen");
@@ -106,14 +106,17 @@ async fn connection(state: AppState, mut socket: WebSocket) {
 }
 
 /// The connection loop: catch-up pages, live frames and client frames.
-async fn serve(
-    state: &AppState,
-    auth: &Auth,
-    socket: &mut WebSocket,
-    outbound: &mut tokio::sync::mpsc::Receiver<Outbound>,
-) {
+async fn serve(state: &AppState, auth: &Auth, socket: &mut WebSocket, outbound: &mut Registration) {
     let mut catch_up = CatchUp::START;
     loop {
+        if outbound.take_overflow() {
+            // Frames were dropped: check the session still stands, then resync.
+            if ops::sessions::still_valid(state, auth).await.is_err() {
+                let _ = send(socket, &problem(&ApiError::unauthorized("session revoked"))).await;
+                return;
+            }
+            catch_up = CatchUp::START;
+        }
         if !matches!(catch_up, CatchUp::Done) {
             match ops::delivery::catch_up_page(state, auth.device_id, catch_up).await {
                 Ok((frames, next)) => {
@@ -145,7 +148,7 @@ async fn serve(
                     _ => {}
                 }
             }
-            out = outbound.recv() => match out {
+            out = outbound.rx.recv() => match out {
                 Some(Outbound::Frame(text)) => {
                     if socket.send(WsMessage::Text(text.to_string().into())).await.is_err() {
                         return;

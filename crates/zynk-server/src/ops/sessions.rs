@@ -177,6 +177,14 @@ fn record_activity(
     });
 }
 
+/// Whether an authenticated session still exists (store check).
+pub async fn still_valid(state: &AppState, auth: &Auth) -> ApiResult<()> {
+    match state.store.session_by_token(&auth.token_hash).await? {
+        Some(s) if s.id == auth.session_id && s.expires_at > Utc::now() => Ok(()),
+        _ => Err(ApiError::unauthorized("session revoked or expired")),
+    }
+}
+
 /// `POST /v1/auth/refresh`: rotates the pair. A refresh token works once;
 /// presenting a rotated one again revokes the whole session.
 pub async fn refresh(state: &AppState, body: Refresh) -> ApiResult<AuthTokens> {

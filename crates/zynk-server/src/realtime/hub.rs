@@ -4,7 +4,7 @@
 //! holds every undelivered message, so nothing is lost.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -29,6 +29,22 @@ struct Conn {
     device: DeviceId,
     session: SessionId,
     tx: mpsc::Sender<Outbound>,
+    /// Set when a frame could not be queued: the connection must resync.
+    overflow: Arc<AtomicBool>,
+}
+
+/// A registered connection's end: its queue and its overflow flag.
+pub struct Registration {
+    pub id: u64,
+    pub rx: mpsc::Receiver<Outbound>,
+    overflow: Arc<AtomicBool>,
+}
+
+impl Registration {
+    /// Whether frames were dropped since the last call (then: resync).
+    pub fn take_overflow(&self) -> bool {
+        self.overflow.swap(false, Ordering::AcqRel)
+    }
 }
 
 /// Local connections by user. std `Mutex`: held for map operations and
@@ -50,24 +66,22 @@ pub struct Target<'a> {
 }
 
 impl Hub {
-    /// Registers a connection; returns its id and receiver.
-    pub fn register(
-        &self,
-        user: UserId,
-        device: DeviceId,
-        session: SessionId,
-    ) -> (u64, mpsc::Receiver<Outbound>) {
+    /// Registers a connection.
+    pub fn register(&self, user: UserId, device: DeviceId, session: SessionId) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(QUEUE);
+        let overflow = Arc::new(AtomicBool::new(false));
         if let Ok(mut map) = self.conns.lock() {
-            map.entry(user).or_default().push(Conn {
+            let conn = Conn {
                 id,
                 device,
                 session,
                 tx,
-            });
+                overflow: overflow.clone(),
+            };
+            map.entry(user).or_default().push(conn);
         }
-        (id, rx)
+        Registration { id, rx, overflow }
     }
 
     /// Removes a connection; returns whether the user has no local connection left.
@@ -102,7 +116,7 @@ impl Hub {
                 }
                 if c.tx.try_send(Outbound::Frame(frame.clone())).is_err() {
                     // Full (slow reader) or closing: it will catch up from the store.
-                    let _ = c.tx.try_send(Outbound::Resync);
+                    c.overflow.store(true, Ordering::Release);
                 }
             }
         }
@@ -112,10 +126,9 @@ impl Hub {
     pub fn close_sessions(&self, user: UserId, sessions: &[SessionId]) {
         let Ok(map) = self.conns.lock() else { return };
         for c in map.get(&user).into_iter().flatten() {
-            if sessions.contains(&c.session) {
-                // A full queue still gets closed: dropping the sender below is not
-                // possible here, so the connection also checks on its next send.
-                let _ = c.tx.try_send(Outbound::Close);
+            if sessions.contains(&c.session) && c.tx.try_send(Outbound::Close).is_err() {
+                // Queue full: the connection re-authenticates on its resync.
+                c.overflow.store(true, Ordering::Release);
             }
         }
     }
@@ -124,7 +137,9 @@ impl Hub {
     pub fn resync_all(&self) {
         let Ok(map) = self.conns.lock() else { return };
         for c in map.values().flatten() {
-            let _ = c.tx.try_send(Outbound::Resync);
+            if c.tx.try_send(Outbound::Resync).is_err() {
+                c.overflow.store(true, Ordering::Release);
+            }
         }
     }
 

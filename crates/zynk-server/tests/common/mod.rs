@@ -137,9 +137,10 @@ static SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// A unique name with `prefix`.
 pub fn unique(prefix: &str) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
     format!(
         "{prefix}{}{}",
-        std::process::id(),
+        &random[..12],
         SEQ.fetch_add(1, Ordering::Relaxed)
     )
 }

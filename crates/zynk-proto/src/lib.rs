@@ -4,6 +4,7 @@
 //! - `ids`     — newtype ids (`UserId`, `DeviceId`, `SessionId`).
 //! - `auth`    — register / login / refresh bodies and the token pair.
 //! - `account` — devices, sessions, profiles and privacy settings.
+//! - `keys`    — E2EE key distribution (device keys, one-time keys, claims).
 //! - `messaging` — conversations, groups, messages, device messages, WebSocket frames.
 //! - `problem` — the RFC 9457 problem document every error uses.
 //!
@@ -13,11 +14,13 @@
 pub mod account;
 pub mod auth;
 pub mod ids;
+pub mod keys;
 pub mod messaging;
 pub mod problem;
 
 pub use account::*;
 pub use auth::*;
 pub use ids::*;
+pub use keys::*;
 pub use messaging::*;
 pub use problem::Problem;

@@ -45,6 +45,11 @@ impl Client {
         }
     }
 
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// The current token pair, if logged in.
     pub fn tokens(&self) -> Option<&AuthTokens> {
         self.tokens.as_ref()

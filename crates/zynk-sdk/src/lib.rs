@@ -10,6 +10,8 @@
 //!   WebSocket (`/v1/ws`).
 //! - `inbox.rs`     — `Inbox`, the client side of the delivery contract
 //!   (dedupe of redelivered messages), used by `Connection::next_new`.
+//! - `e2ee/`        — `Messenger`: end-to-end encryption (Olm, Megolm) on top
+//!   of `Client`, with the local state sealed at rest.
 //! - `SdkError`     — transport failures and the server's problem documents.
 //!
 //! Later issues add the end-to-end encryption state; until then callers pass
@@ -21,11 +23,14 @@ use std::time::Duration;
 use zynk_proto::Problem;
 
 mod client;
+pub mod e2ee;
 mod inbox;
+mod keys;
 mod messaging;
 mod ws;
 
 pub use crate::client::{Client, RawResponse};
+pub use crate::e2ee::{Incoming, Messenger};
 pub use crate::inbox::Inbox;
 pub use crate::messaging::outgoing;
 pub use crate::ws::{Connection, ws_url};
@@ -53,6 +58,27 @@ pub enum SdkError {
     Url(String),
     #[error("not logged in")]
     NotLoggedIn,
+    /// Encryption or decryption failed (tampered, replayed, bad signature, …).
+    #[error("crypto: {0}")]
+    Crypto(#[from] zynk_crypto::CryptoError),
+    /// A contact's identity key changed; sending is blocked until `trust`.
+    #[error("the identity key of user {0} changed: compare safety numbers, then trust it")]
+    IdentityChanged(zynk_proto::UserId),
+    /// A message or key share from a device that is not a verified device of its sender.
+    #[error("message from an unknown or unverified device")]
+    UnknownDevice,
+    /// A message this device cannot read (and why).
+    #[error("unable to decrypt: {0}")]
+    Undecryptable(String),
+    /// A group message whose session key has not arrived (yet).
+    #[error("group session key not received")]
+    MissingKey,
+    /// The local profile cannot be read or written.
+    #[error("local state: {0}")]
+    State(String),
+    /// This device has not been approved by an existing device of the user yet.
+    #[error("this device is not approved yet: run `zynk devices approve` on an existing device")]
+    NotApproved,
 }
 
 impl SdkError {

@@ -9,6 +9,9 @@
 //! - `messaging.rs` — the `MessagingStore` trait and its records; its SQL is
 //!   in `msg_queries.rs`, its rows in `msg_rows.rs`, its methods in the
 //!   `msg_*.rs` macros that `msg_impl.rs` assembles for each backend.
+//! - `keys.rs` — the `KeyStore` trait (E2EE key distribution) and its
+//!   records; its SQL is in `keys_queries.rs`, its methods and rows in
+//!   `keys_impl.rs`.
 //! - `sqlite.rs`   — the embedded backend (default).
 //! - `postgres.rs` — the production backend (monthly `messages` partitions,
 //!   kept by `postgres/partitions.rs`).
@@ -26,9 +29,13 @@ use chrono::{DateTime, Utc};
 use zynk_proto::{DeviceId, Platform, PrivacySettings, SessionId, UpdateProfile, UserId};
 
 mod common;
+pub mod keys;
 pub mod messaging;
+pub use keys::*;
 pub use messaging::*;
 mod connect;
+mod keys_impl;
+mod keys_queries;
 mod msg_conversations;
 mod msg_delivery;
 mod msg_groups;
@@ -244,7 +251,7 @@ pub struct PartitionReport {
 /// leaves nothing half-written. Methods that take a `user` scope the lookup
 /// to that user's rows, which is how authorization reaches the data.
 #[async_trait]
-pub trait Store: MessagingStore + Send + Sync + 'static {
+pub trait Store: MessagingStore + KeyStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies this backend's migrations (idempotent).
     async fn migrate(&self) -> Result<()>;

@@ -66,3 +66,4 @@ impl PgStore {
 
 crate::store_impl::impl_store!(PgStore, sqlx::Postgres);
 crate::msg_impl::impl_messaging!(PgStore, sqlx::Postgres);
+crate::keys_impl::impl_keys!(PgStore, sqlx::Postgres);

@@ -117,3 +117,4 @@ impl SqliteStore {
 
 crate::store_impl::impl_store!(SqliteStore, sqlx::Sqlite);
 crate::msg_impl::impl_messaging!(SqliteStore, sqlx::Sqlite);
+crate::keys_impl::impl_keys!(SqliteStore, sqlx::Sqlite);

@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod health;
+mod keys;
 mod messaging;
 mod ratelimit;
 mod ws;
@@ -78,6 +79,9 @@ fn api() -> OpenApiRouter<AppState> {
             messaging::set_member_role
         ))
         .routes(routes!(messaging::send_device_messages))
+        .routes(routes!(keys::upload_keys))
+        .routes(routes!(keys::claim_keys))
+        .routes(routes!(keys::user_devices))
         .routes(routes!(ws::websocket))
         .routes(routes!(health::openapi_json))
 }

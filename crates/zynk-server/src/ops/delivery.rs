@@ -203,8 +203,8 @@ pub async fn send_device_messages(
     Ok(count)
 }
 
-/// Where a device's catch-up stands: its pending messages, then its
-/// pending device messages, each walked oldest first by cursor.
+/// Where a device's catch-up stands: its pending device messages, then its
+/// pending messages, each walked oldest first by cursor.
 #[derive(Clone, Copy, Debug)]
 pub enum CatchUp {
     Messages(Option<(DateTime<Utc>, MessageId)>),
@@ -213,7 +213,8 @@ pub enum CatchUp {
 }
 
 impl CatchUp {
-    pub const START: CatchUp = CatchUp::Messages(None);
+    /// Device messages first: they carry the group keys later messages need.
+    pub const START: CatchUp = CatchUp::DeviceMessages(None);
 }
 
 /// One page of a device's catch-up and where the next one starts.
@@ -232,7 +233,7 @@ pub async fn catch_up_page(
                 Some(m) if page.len() == PAGE as usize => {
                     CatchUp::Messages(Some((m.created_at, m.id)))
                 }
-                _ => CatchUp::DeviceMessages(None),
+                _ => CatchUp::Done,
             };
             let frames = page.into_iter().map(|m| ServerFrame::MessageNew {
                 message: super::messages::wire(m),
@@ -248,7 +249,7 @@ pub async fn catch_up_page(
                 Some(m) if page.len() == PAGE as usize => {
                     CatchUp::DeviceMessages(Some((m.created_at, m.id)))
                 }
-                _ => CatchUp::Done,
+                _ => CatchUp::Messages(None),
             };
             let frames = page.into_iter().map(|m| ServerFrame::DeviceMessage {
                 message: device_wire(m),

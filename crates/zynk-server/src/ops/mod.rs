@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod delivery;
 pub mod devices;
 pub mod groups;
+pub mod keys;
 pub mod messages;
 pub mod profiles;
 pub mod sessions;

@@ -16,6 +16,7 @@ mod delivery;
 mod devices;
 mod groups;
 mod history;
+mod keys;
 mod lifecycle;
 mod messages;
 mod msg_support;

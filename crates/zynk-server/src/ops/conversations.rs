@@ -21,19 +21,27 @@ pub async fn participant_ids(state: &AppState, id: ConversationId) -> ApiResult<
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "participant cache unavailable"),
     }
-    let ids: Vec<UserId> = state
-        .store
-        .participants(id)
-        .await?
-        .into_iter()
-        .map(|p| p.user_id)
-        .collect();
-    if !ids.is_empty()
-        && let Err(e) = state.realtime.group_members_put(id.0, &ids).await
-    {
-        tracing::warn!(error = %e, "cannot cache participants");
+    let load = || async {
+        let rows = state.store.participants(id).await?;
+        let mut ids: Vec<UserId> = rows.into_iter().map(|p| p.user_id).collect();
+        ids.sort();
+        Ok::<Vec<UserId>, ApiError>(ids)
+    };
+    let ids = load().await?;
+    if ids.is_empty() {
+        return Ok(ids);
     }
-    Ok(ids)
+    if let Err(e) = state.realtime.group_members_put(id.0, &ids).await {
+        tracing::warn!(error = %e, "cannot cache participants");
+        return Ok(ids);
+    }
+    // A membership change may have invalidated the cache between our read
+    // and our write: read again, and drop the entry if it is already stale.
+    let fresh = load().await?;
+    if fresh != ids {
+        forget_participants(state, id).await;
+    }
+    Ok(fresh)
 }
 
 /// Drops the cached participant set after a membership change.

@@ -13,6 +13,7 @@
 //! before it leaves, and the state on disk is sealed with a key derived from
 //! the passphrase.
 
+pub mod cli_support;
 mod olm;
 mod receive;
 mod send;

@@ -44,7 +44,9 @@ id_type!(
     SessionId,
     ConversationId,
     MessageId,
-    DeviceMessageId
+    DeviceMessageId,
+    FileId,
+    CallId
 );
 
 /// A group's id is the id of its conversation: one value names both.

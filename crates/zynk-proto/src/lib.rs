@@ -6,6 +6,8 @@
 //! - `account` — devices, sessions, profiles and privacy settings.
 //! - `keys`    — E2EE key distribution (device keys, one-time keys, claims).
 //! - `messaging` — conversations, groups, messages, device messages, WebSocket frames.
+//! - `files`   — encrypted file uploads (metadata header, file info).
+//! - `calls`   — call signaling (calls, ICE servers) and live location.
 //! - `problem` — the RFC 9457 problem document every error uses.
 //!
 //! Architecture invariant: this crate knows serde and nothing else — no IO,
@@ -13,6 +15,8 @@
 
 pub mod account;
 pub mod auth;
+pub mod calls;
+pub mod files;
 pub mod ids;
 pub mod keys;
 pub mod messaging;
@@ -20,6 +24,8 @@ pub mod problem;
 
 pub use account::*;
 pub use auth::*;
+pub use calls::*;
+pub use files::*;
 pub use ids::*;
 pub use keys::*;
 pub use messaging::*;

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{ConversationId, DeviceId, DeviceMessageId, GroupId, MessageId, Problem, UserId};
+use crate::{
+    Call, CallId, ConversationId, DeviceId, DeviceMessageId, GroupId, MessageId, Problem, UserId,
+};
 
 macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
@@ -26,6 +28,8 @@ macro_rules! wire_enum {
         }
     };
 }
+
+pub(crate) use wire_enum;
 
 wire_enum!(
     /// `conversations.type`.
@@ -306,6 +310,46 @@ pub enum ClientFrame {
         conversation_id: ConversationId,
         message: SendMessage,
     },
+    /// A callee's device is ringing (`initiated` → `ringing`).
+    #[serde(rename = "call.ringing")]
+    CallRinging {
+        call_id: CallId,
+    },
+    #[serde(rename = "call.accept")]
+    CallAccept {
+        call_id: CallId,
+    },
+    #[serde(rename = "call.decline")]
+    CallDecline {
+        call_id: CallId,
+    },
+    #[serde(rename = "call.hangup")]
+    CallHangup {
+        call_id: CallId,
+    },
+    /// WebRTC signaling, relayed to the call's other devices (or `to_device`
+    /// only); `payload` is opaque (client-encrypted).
+    #[serde(rename = "call.offer")]
+    CallOffer {
+        call_id: CallId,
+        #[serde(default)]
+        to_device: Option<DeviceId>,
+        payload: String,
+    },
+    #[serde(rename = "call.answer")]
+    CallAnswer {
+        call_id: CallId,
+        #[serde(default)]
+        to_device: Option<DeviceId>,
+        payload: String,
+    },
+    #[serde(rename = "call.ice")]
+    CallIce {
+        call_id: CallId,
+        #[serde(default)]
+        to_device: Option<DeviceId>,
+        payload: String,
+    },
 }
 
 /// Frames the server sends over `/v1/ws`.
@@ -356,6 +400,50 @@ pub enum ServerFrame {
     Sent { message: SentMessage },
     #[serde(rename = "pong")]
     Pong,
+    /// A call rings this user (every other participant of the conversation).
+    #[serde(rename = "call.incoming")]
+    CallIncoming { call: Call },
+    /// A call's status or participants changed.
+    #[serde(rename = "call.updated")]
+    CallUpdated { call: Call },
+    /// Relayed signaling (see `ClientFrame::CallOffer`).
+    #[serde(rename = "call.offer")]
+    CallOffer {
+        call_id: CallId,
+        from_user: UserId,
+        from_device: DeviceId,
+        payload: String,
+    },
+    #[serde(rename = "call.answer")]
+    CallAnswer {
+        call_id: CallId,
+        from_user: UserId,
+        from_device: DeviceId,
+        payload: String,
+    },
+    #[serde(rename = "call.ice")]
+    CallIce {
+        call_id: CallId,
+        from_user: UserId,
+        from_device: DeviceId,
+        payload: String,
+    },
+    /// A participant shared (or refreshed) their live position.
+    #[serde(rename = "location")]
+    Location {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        latitude: f64,
+        longitude: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accuracy: Option<f64>,
+        expires_at: DateTime<Utc>,
+    },
+    #[serde(rename = "location.stopped")]
+    LocationStopped {
+        conversation_id: ConversationId,
+        user_id: UserId,
+    },
     /// A refused client frame (the connection stays open unless auth failed).
     #[serde(rename = "error")]
     Error { problem: Problem },

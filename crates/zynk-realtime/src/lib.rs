@@ -13,7 +13,8 @@
 //!
 //! Key names (Redis) are a contract shared with operators' tooling:
 //! `session:{token_hash}`, `online_users`, `typing:{conversation_id}:{user_id}`,
-//! `queue:messages:{recipient}`, `locations` (+ `locations:expiry`),
+//! `queue:messages:{recipient}`, `locations` (+ `locations:expiry`, and
+//! `location:{member}` for what a GEO index cannot hold),
 //! `user:{user_id}`, `group_members:{group_id}`, `ratelimit:{ip}:{endpoint}`,
 //! `lock:{name}`, and the pub/sub channel `events`.
 //! A `group_members` set always holds the sentinel member `""` (never a user
@@ -200,7 +201,13 @@ pub trait Realtime: Send + Sync + 'static {
     async fn location_get(&self, members: &[String]) -> Result<Vec<Option<Position>>>;
     /// Distance in metres between two live members, if both are live.
     async fn location_distance(&self, a: &str, b: &str) -> Result<Option<f64>>;
+    /// Removes the member and its details (`location_details_set`).
     async fn location_remove(&self, member: &str) -> Result<()>;
+    /// `location:{member}` → `details` (the caller's text, e.g. accuracy and
+    /// expiry as JSON) for `Ttls::location`, beside the member's position.
+    async fn location_details_set(&self, member: &str, details: &str) -> Result<()>;
+    /// The details of the given members; `None` for absent or expired ones.
+    async fn location_details_get(&self, members: &[String]) -> Result<Vec<Option<String>>>;
 
     // §4.6 caches
     /// `user:{user_id}` → JSON for `Ttls::user_cache`.

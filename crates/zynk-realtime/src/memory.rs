@@ -70,6 +70,8 @@ struct State {
     queues: HashMap<String, VecDeque<String>>,
     /// `locations`, each member with its own lifetime.
     locations: HashMap<String, Expiring<Position>>,
+    /// `location:{member}`
+    location_details: HashMap<String, Expiring<String>>,
     /// `user:{user_id}`
     users: HashMap<UserId, Expiring<String>>,
     /// `group_members:{group_id}`; an empty set is a cached empty group.
@@ -92,6 +94,7 @@ impl State {
         self.sessions.retain(|_, e| e.live(now));
         self.typing.retain(|_, at| now < *at);
         self.locations.retain(|_, e| e.live(now));
+        self.location_details.retain(|_, e| e.live(now));
         self.users.retain(|_, e| e.live(now));
         self.groups.retain(|_, e| e.live(now));
         self.rates.retain(|_, e| e.live(now));
@@ -99,6 +102,7 @@ impl State {
         let entries = self.sessions.len()
             + self.typing.len()
             + self.locations.len()
+            + self.location_details.len()
             + self.users.len()
             + self.groups.len()
             + self.rates.len()
@@ -308,8 +312,24 @@ impl Realtime for MemoryRealtime {
     }
 
     async fn location_remove(&self, member: &str) -> Result<()> {
-        self.write(|s, _| s.locations.remove(member));
+        self.write(|s, _| {
+            s.locations.remove(member);
+            s.location_details.remove(member)
+        });
         Ok(())
+    }
+
+    async fn location_details_set(&self, member: &str, details: &str) -> Result<()> {
+        let entry = |now| Expiring::new(details.to_owned(), now, self.ttls.location);
+        self.write(|s, now| s.location_details.insert(member.to_owned(), entry(now)));
+        Ok(())
+    }
+
+    async fn location_details_get(&self, members: &[String]) -> Result<Vec<Option<String>>> {
+        Ok(self.read(|s, now| {
+            let mut get = |m: &String| read(&mut s.location_details, m.as_str(), now).cloned();
+            members.iter().map(&mut get).collect()
+        }))
     }
 
     async fn user_cache_put(&self, user: UserId, json: &str) -> Result<()> {

@@ -199,6 +199,10 @@ impl RedisRealtime {
         ]
     }
 
+    fn location_details_key(&self, member: &str) -> String {
+        self.key(format_args!("location:{member}"))
+    }
+
     fn user_key(&self, user: UserId) -> String {
         self.key(format_args!("user:{user}"))
     }
@@ -395,7 +399,27 @@ impl Realtime for RedisRealtime {
         pipe.atomic();
         pipe.cmd("ZREM").arg(geo).arg(member).ignore();
         pipe.cmd("ZREM").arg(expiry).arg(member).ignore();
+        pipe.cmd("DEL")
+            .arg(self.location_details_key(member))
+            .ignore();
         self.exec(&pipe).await
+    }
+
+    async fn location_details_set(&self, member: &str, details: &str) -> Result<()> {
+        let (key, ms) = (self.location_details_key(member), px(self.ttls.location));
+        self.query(cmd("SET").arg(key).arg(details).arg("PX").arg(ms))
+            .await
+    }
+
+    async fn location_details_get(&self, members: &[String]) -> Result<Vec<Option<String>>> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = members
+            .iter()
+            .map(|m| self.location_details_key(m))
+            .collect();
+        self.query(cmd("MGET").arg(keys)).await
     }
 
     async fn user_cache_put(&self, user: UserId, json: &str) -> Result<()> {

@@ -76,7 +76,19 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await?;
+        Self::checked(req.send().await?).await
+    }
+
+    /// An authenticated request builder for `path` (for streamed bodies).
+    pub(crate) fn authed(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder> {
+        Ok(self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.session_token()?))
+    }
+
+    /// The response if its status is a success, else its problem as `SdkError::Api`.
+    pub(crate) async fn checked(resp: reqwest::Response) -> Result<reqwest::Response> {
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);

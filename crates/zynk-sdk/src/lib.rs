@@ -6,6 +6,9 @@
 //!   token.
 //! - `messaging.rs` — conversations, groups, messages and the device inbox
 //!   over HTTP, and `outgoing` (a `SendMessage` for some bytes).
+//! - `calls.rs`     — calls (signaling endpoints) and live location.
+//! - `files.rs`     — encrypted files: streamed upload and ranged download,
+//!   and `send_file` / `receive_file` (encrypt + upload, download + verify + decrypt).
 //! - `ws.rs`        — `Client::connect` and `Connection`, the realtime
 //!   WebSocket (`/v1/ws`).
 //! - `inbox.rs`     — `Inbox`, the client side of the delivery contract
@@ -22,8 +25,10 @@ use std::time::Duration;
 
 use zynk_proto::Problem;
 
+mod calls;
 mod client;
 pub mod e2ee;
+pub mod files;
 mod inbox;
 mod keys;
 mod messaging;
@@ -31,6 +36,7 @@ mod ws;
 
 pub use crate::client::{Client, RawResponse};
 pub use crate::e2ee::{Incoming, Messenger};
+pub use crate::files::{ByteRange, Downloaded, Progress};
 pub use crate::inbox::Inbox;
 pub use crate::messaging::outgoing;
 pub use crate::ws::{Connection, ws_url};
@@ -79,6 +85,12 @@ pub enum SdkError {
     /// This device has not been approved by an existing device of the user yet.
     #[error("this device is not approved yet: run `zynk devices approve` on an existing device")]
     NotApproved,
+    /// Reading or writing a local file failed.
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+    /// A downloaded file's ciphertext is not what its content hash says.
+    #[error("the downloaded file does not match its content hash")]
+    HashMismatch,
 }
 
 impl SdkError {

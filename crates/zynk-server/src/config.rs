@@ -43,6 +43,38 @@ pub struct Config {
     pub deleted_retention_days: u32,
     /// Seconds between maintenance runs (partitions, expired sessions, presence).
     pub maintenance_interval_secs: u64,
+    /// Largest file upload (ciphertext bytes; at most 2 GiB).
+    pub max_file_bytes: u64,
+    /// Largest thumbnail upload (ciphertext bytes).
+    pub max_thumbnail_bytes: u64,
+    /// S3 bucket for files; `None` = the local directory `{data_dir}/files`.
+    pub s3_bucket: Option<String>,
+    /// S3-compatible endpoint (`None` = AWS). An `http://` endpoint is
+    /// allowed plain HTTP (loopback test servers).
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    /// Server-side encryption asked of S3: `AES256` or `none`.
+    pub s3_server_side_encryption: String,
+    /// Prepended to every object key (several deployments in one bucket).
+    pub files_key_prefix: String,
+    /// Seconds between runs of the expired-files job (one instance at a time).
+    pub files_expiry_interval_secs: u64,
+    /// Seconds between runs of the orphaned-objects job.
+    pub files_orphan_interval_secs: u64,
+    /// Objects younger than this are never orphans (uploads in flight).
+    pub files_orphan_grace_secs: u64,
+    /// Seconds a call may ring unanswered before it is missed.
+    pub call_ring_timeout_secs: u64,
+    /// STUN servers (`stun:host:port`) for `GET /v1/calls/ice-servers`.
+    pub stun_urls: Vec<String>,
+    /// TURN servers (`turn:host:port?transport=udp`, `turns:…`).
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret` (REST API credentials); required with `turn_urls`.
+    pub turn_secret: Option<String>,
+    /// Seconds TURN credentials stay valid.
+    pub turn_ttl_secs: u64,
+    /// Seconds a shared live location lives unless sent again (data model: 300).
+    pub location_ttl_secs: u64,
     /// `tracing` filter, e.g. `info` or `zynk_server=debug`.
     pub log: String,
 }
@@ -69,6 +101,22 @@ impl Default for Config {
             undelivered_retention_days: 30,
             deleted_retention_days: 30,
             maintenance_interval_secs: 3600,
+            max_file_bytes: 100 * 1024 * 1024,
+            max_thumbnail_bytes: 1 << 20,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_server_side_encryption: "AES256".into(),
+            files_key_prefix: String::new(),
+            files_expiry_interval_secs: 86_400,
+            files_orphan_interval_secs: 7 * 86_400,
+            files_orphan_grace_secs: 3600,
+            call_ring_timeout_secs: 45,
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: 86_400,
+            location_ttl_secs: 300,
             log: "info".into(),
         }
     }
@@ -103,6 +151,31 @@ impl std::fmt::Debug for Config {
             )
             .field("deleted_retention_days", &self.deleted_retention_days)
             .field("maintenance_interval_secs", &self.maintenance_interval_secs)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("max_thumbnail_bytes", &self.max_thumbnail_bytes)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_endpoint", &redact(&self.s3_endpoint))
+            .field("s3_region", &self.s3_region)
+            .field("s3_server_side_encryption", &self.s3_server_side_encryption)
+            .field("files_key_prefix", &self.files_key_prefix)
+            .field(
+                "files_expiry_interval_secs",
+                &self.files_expiry_interval_secs,
+            )
+            .field(
+                "files_orphan_interval_secs",
+                &self.files_orphan_interval_secs,
+            )
+            .field("files_orphan_grace_secs", &self.files_orphan_grace_secs)
+            .field("call_ring_timeout_secs", &self.call_ring_timeout_secs)
+            .field("stun_urls", &self.stun_urls)
+            .field("turn_urls", &self.turn_urls)
+            .field(
+                "turn_secret",
+                &self.turn_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("turn_ttl_secs", &self.turn_ttl_secs)
+            .field("location_ttl_secs", &self.location_ttl_secs)
             .field("log", &self.log)
             .finish()
     }
@@ -130,6 +203,8 @@ enum Kind {
     Str,
     OptStr,
     Int,
+    /// Comma-separated.
+    List,
 }
 
 const KEYS: &[(&str, Kind)] = &[
@@ -152,12 +227,31 @@ const KEYS: &[(&str, Kind)] = &[
     ("undelivered_retention_days", Kind::Int),
     ("deleted_retention_days", Kind::Int),
     ("maintenance_interval_secs", Kind::Int),
+    ("max_file_bytes", Kind::Int),
+    ("max_thumbnail_bytes", Kind::Int),
+    ("s3_bucket", Kind::OptStr),
+    ("s3_endpoint", Kind::OptStr),
+    ("s3_region", Kind::Str),
+    ("s3_server_side_encryption", Kind::Str),
+    ("files_key_prefix", Kind::Str),
+    ("files_expiry_interval_secs", Kind::Int),
+    ("files_orphan_interval_secs", Kind::Int),
+    ("files_orphan_grace_secs", Kind::Int),
+    ("call_ring_timeout_secs", Kind::Int),
+    ("stun_urls", Kind::List),
+    ("turn_urls", Kind::List),
+    ("turn_secret", Kind::OptStr),
+    ("turn_ttl_secs", Kind::Int),
+    ("location_ttl_secs", Kind::Int),
     ("log", Kind::Str),
 ];
 
 /// The lowest iteration count accepted for new hashes. Tests use it; the
 /// default is the OWASP figure of 600,000.
 pub const MIN_PBKDF2_ITERATIONS: u32 = 1_000;
+
+/// The largest file the data model allows (2 GiB).
+pub const MAX_FILE_BYTES: u64 = 2 << 30;
 
 impl Config {
     /// Loads `path` (or `./zynk.toml` if it exists) and the `ZYNK_*` variables in `env`.
@@ -195,6 +289,13 @@ impl Config {
                     continue;
                 }
                 Kind::OptStr => toml::Value::String(raw.clone()),
+                Kind::List => toml::Value::Array(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.to_owned()))
+                        .collect(),
+                ),
                 Kind::Int => raw
                     .trim()
                     .parse::<i64>()
@@ -294,6 +395,67 @@ impl Config {
         if self.maintenance_interval_secs == 0 {
             return fail("maintenance_interval_secs", "must be at least 1");
         }
+        if !(1024..=MAX_FILE_BYTES).contains(&self.max_file_bytes) {
+            return fail("max_file_bytes", "must be 1024 to 2147483648 (2 GiB)");
+        }
+        if !(1024..=self.max_file_bytes).contains(&self.max_thumbnail_bytes) {
+            return fail("max_thumbnail_bytes", "must be 1024 to max_file_bytes");
+        }
+        if self.s3_bucket.as_deref().is_some_and(str::is_empty) {
+            return fail("s3_bucket", "must not be empty");
+        }
+        if let Some(endpoint) = &self.s3_endpoint {
+            if self.s3_bucket.is_none() {
+                return fail("s3_endpoint", "needs s3_bucket");
+            }
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return fail("s3_endpoint", "must start with http:// or https://");
+            }
+        }
+        if !["AES256", "none"].contains(&self.s3_server_side_encryption.as_str()) {
+            return fail("s3_server_side_encryption", "must be AES256 or none");
+        }
+        if self
+            .files_key_prefix
+            .split('/')
+            .any(|part| part == "." || part == "..")
+            || self.files_key_prefix.starts_with('/')
+        {
+            return fail("files_key_prefix", "must be a relative key prefix");
+        }
+        if self.files_expiry_interval_secs == 0 || self.files_orphan_interval_secs == 0 {
+            return fail(
+                "files_expiry_interval_secs",
+                "job intervals must be at least 1",
+            );
+        }
+        if !(1..=3600).contains(&self.call_ring_timeout_secs) {
+            return fail("call_ring_timeout_secs", "must be 1 to 3600");
+        }
+        let scheme = |u: &String, ok: &[&str]| ok.iter().any(|s| u.starts_with(s));
+        if !self
+            .stun_urls
+            .iter()
+            .all(|u| scheme(u, &["stun:", "stuns:"]))
+        {
+            return fail("stun_urls", "each must start with stun: or stuns:");
+        }
+        if !self
+            .turn_urls
+            .iter()
+            .all(|u| scheme(u, &["turn:", "turns:"]))
+        {
+            return fail("turn_urls", "each must start with turn: or turns:");
+        }
+        if !self.turn_urls.is_empty() && self.turn_secret.as_deref().is_none_or(str::is_empty) {
+            return fail("turn_secret", "required with turn_urls");
+        }
+        if !(60..=7 * 86_400).contains(&self.turn_ttl_secs) {
+            return fail("turn_ttl_secs", "must be 60 to 604800");
+        }
+        if !(1..=86_400).contains(&self.location_ttl_secs) {
+            return fail("location_ttl_secs", "must be 1 to 86400");
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return fail("log", "not a valid tracing filter");
         }
@@ -377,6 +539,45 @@ deleted_retention_days = 30
 # Seconds between maintenance runs (partitions, expired sessions, presence).
 maintenance_interval_secs = 3600
 
+# Encrypted files. Largest upload (100 MiB; at most 2 GiB) and thumbnail
+# (1 MiB), in ciphertext bytes.
+max_file_bytes = 104857600
+max_thumbnail_bytes = 1048576
+
+# Where file objects live: absent s3_bucket = the directory {data_dir}/files.
+# With s3_bucket, any S3-compatible store; credentials from the usual
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables. s3_endpoint absent =
+# AWS; an http:// endpoint is allowed plain HTTP (loopback only, please).
+# s3_server_side_encryption: AES256 (x-amz-server-side-encryption) or none.
+# s3_bucket = "zynk-files"
+# s3_endpoint = "http://127.0.0.1:9000"
+s3_region = "us-east-1"
+s3_server_side_encryption = "AES256"
+
+# Prefix for every object key (several deployments sharing one bucket).
+files_key_prefix = ""
+
+# File jobs (one instance at a time): delete expired files every
+# files_expiry_interval_secs (daily) and objects no file refers to every
+# files_orphan_interval_secs (weekly), sparing objects younger than
+# files_orphan_grace_secs (uploads in flight).
+files_expiry_interval_secs = 86400
+files_orphan_interval_secs = 604800
+files_orphan_grace_secs = 3600
+
+# Calls (signaling only). A call nobody answers within call_ring_timeout_secs
+# is missed. GET /v1/calls/ice-servers hands out stun_urls and turn_urls (lists;
+# as variables, comma-separated) with TURN credentials in coturn's REST API
+# scheme (static-auth-secret = turn_secret), valid for turn_ttl_secs.
+call_ring_timeout_secs = 45
+stun_urls = []
+turn_urls = []
+# turn_secret = "…"
+turn_ttl_secs = 86400
+
+# Seconds a shared live location lives unless the client sends it again.
+location_ttl_secs = 300
+
 # Log filter (tracing EnvFilter syntax).
 log = "info"
 "#;
@@ -452,9 +653,11 @@ mod tests {
             database_url: Some("postgres://zynk:hunter2hunter2@db/zynk".into()),
             redis_url: Some("redis://:s3cretpass@r:6379".into()),
             jwt_secret: Some("x".repeat(40)),
+            turn_secret: Some("turnsecret-42".into()),
             ..Config::default()
         };
         let shown = format!("{c:?}");
+        assert!(!shown.contains("turnsecret-42"), "{shown}");
         assert!(
             !shown.contains("hunter2")
                 && !shown.contains("s3cretpass")

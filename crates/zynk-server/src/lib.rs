@@ -3,6 +3,7 @@
 //! Layout:
 //! - `config`      — the one `Config` struct: defaults → zynk.toml → `ZYNK_*`.
 //! - `state`       — `AppState`: config, store, realtime, token key, hasher.
+//! - `blobs`       — `Blobs`: file objects in a local directory or S3.
 //! - `error`       — `ApiError`, rendered as `application/problem+json`.
 //! - `extract`     — extractors: JSON bodies, path ids, `Auth`, client IP.
 //! - `validate`    — field rules (usernames, keys, text, URLs).
@@ -12,14 +13,17 @@
 //! - `realtime/`   — the hub of connected devices and cross-instance fan-out.
 //! - `lifecycle`   — message lifecycle scheduler and presence heartbeats.
 //! - `maintenance` — periodic housekeeping.
+//! - `files_jobs`  — expired files and orphaned objects (§8.2).
 //!
 //! Architecture invariants: only this crate knows HTTP status codes; handlers
 //! hold no SQL and call one `ops` function; secrets never reach logs.
 
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod files_jobs;
 pub mod http;
 pub mod lifecycle;
 pub mod maintenance;
@@ -47,6 +51,8 @@ pub async fn serve(
     let tasks = [
         tokio::spawn(maintenance::run_forever(state.clone())),
         tokio::spawn(lifecycle::run_forever(state.clone())),
+        tokio::spawn(files_jobs::run_forever(state.clone())),
+        tokio::spawn(ops::calls::run_forever(state.clone())),
         tokio::spawn(lifecycle::heartbeat(state.clone())),
         tokio::spawn(realtime::fanout::dispatch(state.clone())),
     ];

@@ -16,6 +16,7 @@ use zynk_store::Store;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::token::TokenKey;
+use crate::blobs::Blobs;
 use crate::config::{Config, redact_url};
 use crate::ops::committer::Committer;
 use crate::realtime::hub::Hub;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Group commit of message inserts.
     pub committer: Committer,
+    /// File objects (local directory or S3).
+    pub blobs: Blobs,
     /// A random name of this instance (lease owner).
     pub instance: String,
     /// When each session was last recorded as used, so that `last_used_at`
@@ -55,16 +58,16 @@ impl AppState {
         store.migrate().await.context("database migration failed")?;
         let report = store.maintain_partitions(chrono::Utc::now()).await?;
         tracing::info!(manager = report.manager, created = ?report.created, "message partitions ready");
+        let ttls = Ttls {
+            location: Duration::from_secs(config.location_ttl_secs),
+            ..Ttls::default()
+        };
         let realtime: Arc<dyn Realtime> = match &config.redis_url {
-            None => Arc::new(zynk_realtime::MemoryRealtime::new(Ttls::default())),
+            None => Arc::new(zynk_realtime::MemoryRealtime::new(ttls)),
             Some(url) => Arc::new(
-                zynk_realtime::RedisRealtime::connect(
-                    url,
-                    Ttls::default(),
-                    &config.redis_key_prefix,
-                )
-                .await
-                .with_context(|| format!("cannot connect to redis {}", redact_url(url)))?,
+                zynk_realtime::RedisRealtime::connect(url, ttls, &config.redis_key_prefix)
+                    .await
+                    .with_context(|| format!("cannot connect to redis {}", redact_url(url)))?,
             ),
         };
         let secret = match &config.jwt_secret {
@@ -74,6 +77,8 @@ impl AppState {
         let tokens = TokenKey::new(&secret).map_err(anyhow::Error::msg)?;
         let passwords = PasswordHasher::new(config.pbkdf2_iterations, config.hash_concurrency());
         let committer = Committer::start(store.clone());
+        let blobs = Blobs::from_config(&config).context("cannot open file storage")?;
+        tracing::info!(kind = blobs.kind, "file storage ready");
         Ok(Self {
             config: Arc::new(config),
             store,
@@ -82,6 +87,7 @@ impl AppState {
             passwords,
             hub: Arc::default(),
             committer,
+            blobs,
             instance: uuid::Uuid::new_v4().to_string(),
             touched: Arc::default(),
         })

@@ -12,6 +12,12 @@
 //! - `keys.rs` — the `KeyStore` trait (E2EE key distribution) and its
 //!   records; its SQL is in `keys_queries.rs`, its methods and rows in
 //!   `keys_impl.rs`.
+//! - `files.rs` — the `FileStore` trait (encrypted file rows) and its
+//!   record; its SQL is in `files_queries.rs`, its methods and rows in
+//!   `files_impl.rs`.
+//! - `calls.rs` — the `CallStore` trait (calls and their participants) and
+//!   its records; its SQL is in `calls_queries.rs`, its methods, rows and
+//!   transition rules in `calls_impl.rs`.
 //! - `sqlite.rs`   — the embedded backend (default).
 //! - `postgres.rs` — the production backend (monthly `messages` partitions,
 //!   kept by `postgres/partitions.rs`).
@@ -28,12 +34,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use zynk_proto::{DeviceId, Platform, PrivacySettings, SessionId, UpdateProfile, UserId};
 
+pub mod calls;
 mod common;
+pub mod files;
 pub mod keys;
 pub mod messaging;
+pub use calls::*;
+pub use files::*;
 pub use keys::*;
 pub use messaging::*;
+mod calls_impl;
+mod calls_queries;
 mod connect;
+mod files_impl;
+mod files_queries;
 mod keys_impl;
 mod keys_queries;
 mod msg_conversations;
@@ -251,7 +265,7 @@ pub struct PartitionReport {
 /// leaves nothing half-written. Methods that take a `user` scope the lookup
 /// to that user's rows, which is how authorization reaches the data.
 #[async_trait]
-pub trait Store: MessagingStore + KeyStore + Send + Sync + 'static {
+pub trait Store: MessagingStore + KeyStore + FileStore + CallStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies this backend's migrations (idempotent).
     async fn migrate(&self) -> Result<()>;

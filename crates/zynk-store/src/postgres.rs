@@ -67,3 +67,5 @@ impl PgStore {
 crate::store_impl::impl_store!(PgStore, sqlx::Postgres);
 crate::msg_impl::impl_messaging!(PgStore, sqlx::Postgres);
 crate::keys_impl::impl_keys!(PgStore, sqlx::Postgres);
+crate::calls_impl::impl_calls!(PgStore, sqlx::Postgres);
+crate::files_impl::impl_files!(PgStore, sqlx::Postgres);

@@ -118,3 +118,5 @@ impl SqliteStore {
 crate::store_impl::impl_store!(SqliteStore, sqlx::Sqlite);
 crate::msg_impl::impl_messaging!(SqliteStore, sqlx::Sqlite);
 crate::keys_impl::impl_keys!(SqliteStore, sqlx::Sqlite);
+crate::calls_impl::impl_calls!(SqliteStore, sqlx::Sqlite);
+crate::files_impl::impl_files!(SqliteStore, sqlx::Sqlite);

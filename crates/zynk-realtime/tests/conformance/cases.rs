@@ -395,3 +395,29 @@ pub async fn rate_limit_counts_in_a_fixed_window(ctx: Ctx) {
         "{fresh:?}"
     );
 }
+
+pub async fn location_details_live_with_the_member(ctx: Ctx) {
+    let rt = &ctx.rt;
+    let ttl = ctx.ttls.location;
+    ok!(rt.location_set("a", PALERMO));
+    ok!(rt.location_details_set("a", r#"{"accuracy":5}"#));
+    ok!(rt.location_details_set("b", "{}"));
+    let got = ok!(rt.location_details_get(&members(&["a", "b", "x"])));
+    assert_eq!(
+        got,
+        [
+            Some(r#"{"accuracy":5}"#.to_owned()),
+            Some("{}".to_owned()),
+            None
+        ]
+    );
+    assert!(ok!(rt.location_details_get(&[])).is_empty());
+
+    ok!(rt.location_remove("b"));
+    assert_eq!(ok!(rt.location_details_get(&members(&["b"]))), [None]);
+
+    ctx.to_just_before(ttl).await;
+    assert!(ok!(rt.location_details_get(&members(&["a"])))[0].is_some());
+    ctx.past_the_end().await;
+    assert_eq!(ok!(rt.location_details_get(&members(&["a"]))), [None]);
+}

@@ -29,6 +29,7 @@ macro_rules! conformance {
             queue_push_peek_remove_len_clear,
             location_set_get_distance_remove,
             location_expiry_and_refresh,
+            location_details_live_with_the_member,
             user_cache_put_get_del_expiry,
             group_members_put_get_del_expiry,
             rate_limit_counts_in_a_fixed_window,

@@ -3,6 +3,8 @@
 
 mod account;
 mod auth;
+mod calls;
+mod files;
 mod health;
 mod keys;
 mod messaging;
@@ -82,6 +84,22 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::upload_keys))
         .routes(routes!(keys::claim_keys))
         .routes(routes!(keys::user_devices))
+        // File bodies are streams: the JSON body limit does not apply to
+        // them; `max_file_bytes` is enforced while streaming.
+        .routes(routes!(files::upload_file))
+        .routes(routes!(files::get_file, files::delete_file))
+        .routes(routes!(files::file_content))
+        .routes(routes!(files::file_thumbnail, files::put_thumbnail))
+        .routes(routes!(calls::create_call, calls::list_calls))
+        .routes(routes!(calls::ice_servers))
+        .routes(routes!(calls::ring))
+        .routes(routes!(calls::accept))
+        .routes(routes!(calls::decline))
+        .routes(routes!(calls::hangup))
+        .routes(routes!(calls::join))
+        .routes(routes!(calls::leave))
+        .routes(routes!(calls::share_location, calls::stop_location))
+        .routes(routes!(calls::list_locations))
         .routes(routes!(ws::websocket))
         .routes(routes!(health::openapi_json))
 }

@@ -12,11 +12,13 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use zynk_proto::{ClientFrame, ServerFrame};
+use zynk_proto::{CallId, ClientFrame, DeviceId, ServerFrame};
+use zynk_store::CallAction;
 
 use crate::error::ApiError;
 use crate::extract::Auth;
 use crate::ops;
+use crate::ops::calls::Signal;
 use crate::ops::delivery::CatchUp;
 use crate::realtime::hub::{Outbound, Registration};
 use crate::state::AppState;
@@ -166,6 +168,30 @@ async fn serve(state: &AppState, auth: &Auth, socket: &mut WebSocket, outbound: 
     }
 }
 
+/// A call transition by frame: answered by the `call.updated` frame every
+/// participant gets, so nothing here.
+async fn call(
+    state: &AppState,
+    auth: &Auth,
+    id: CallId,
+    action: CallAction,
+) -> Result<Option<ServerFrame>, ApiError> {
+    ops::calls::act(state, auth, id, action).await.map(|_| None)
+}
+
+async fn signal(
+    state: &AppState,
+    auth: &Auth,
+    id: CallId,
+    to_device: Option<DeviceId>,
+    payload: String,
+    kind: Signal,
+) -> Result<Option<ServerFrame>, ApiError> {
+    ops::calls::relay(state, auth, id, to_device, payload, kind)
+        .await
+        .map(|()| None)
+}
+
 /// Applies one client frame; returns the frame to answer with, if any.
 async fn client_frame(state: &AppState, auth: &Auth, text: &str) -> Option<ServerFrame> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
@@ -201,6 +227,27 @@ async fn client_frame(state: &AppState, auth: &Auth, text: &str) -> Option<Serve
         } => ops::messages::send(state, auth, conversation_id, message)
             .await
             .map(|(sent, _)| Some(ServerFrame::Sent { message: sent })),
+        ClientFrame::CallRinging { call_id } => call(state, auth, call_id, CallAction::Ring).await,
+        ClientFrame::CallAccept { call_id } => call(state, auth, call_id, CallAction::Accept).await,
+        ClientFrame::CallDecline { call_id } => {
+            call(state, auth, call_id, CallAction::Decline).await
+        }
+        ClientFrame::CallHangup { call_id } => call(state, auth, call_id, CallAction::Leave).await,
+        ClientFrame::CallOffer {
+            call_id,
+            to_device,
+            payload,
+        } => signal(state, auth, call_id, to_device, payload, Signal::Offer).await,
+        ClientFrame::CallAnswer {
+            call_id,
+            to_device,
+            payload,
+        } => signal(state, auth, call_id, to_device, payload, Signal::Answer).await,
+        ClientFrame::CallIce {
+            call_id,
+            to_device,
+            payload,
+        } => signal(state, auth, call_id, to_device, payload, Signal::Ice).await,
     };
     match result {
         Ok(reply) => reply,

@@ -3,12 +3,15 @@
 //! realtime state, and returns wire types or an `ApiError`.
 
 pub mod accounts;
+pub mod calls;
 pub mod committer;
 pub mod conversations;
 pub mod delivery;
 pub mod devices;
+pub mod files;
 pub mod groups;
 pub mod keys;
+pub mod location;
 pub mod messages;
 pub mod profiles;
 pub mod sessions;

@@ -10,10 +10,12 @@
 mod support;
 
 mod accounts;
+mod calls;
 mod connect;
 mod conversations;
 mod delivery;
 mod devices;
+mod files;
 mod groups;
 mod history;
 mod keys;

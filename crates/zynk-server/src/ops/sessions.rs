@@ -141,7 +141,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Auth> {
         }
     };
     if state.touch_due(claims.sid) {
-        record_activity(state, user_id, device_id, claims.sid, now);
+        record_activity(state, user_id, device_id, claims.sid, now).await;
     }
     Ok(Auth {
         user_id,
@@ -151,30 +151,29 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Auth> {
     })
 }
 
-/// Writes `last_used_at`, `last_active_at`, `last_seen_at` and presence in
-/// the background (throttled by `AppState::touch_due`).
-fn record_activity(
+/// Writes `last_used_at`, `last_active_at`, `last_seen_at` and presence
+/// (at most once a minute per session, see `AppState::touch_due`), before
+/// the request proceeds, so what the request does next sees them. Failures
+/// are logged, never fatal.
+async fn record_activity(
     state: &AppState,
     user: UserId,
     device: DeviceId,
     sid: SessionId,
     now: DateTime<Utc>,
 ) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let result: anyhow::Result<()> = async {
-            state.store.touch_session(sid, now).await?;
-            state.store.touch_device(device, now).await?;
-            state.store.set_last_seen(user, now).await?;
-            state.realtime.presence_touch(user, now).await?;
-            state.realtime.user_cache_del(user).await?;
-            Ok(())
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %format!("{e:#}"), "cannot record activity");
-        }
-    });
+    let result: anyhow::Result<()> = async {
+        state.realtime.presence_touch(user, now).await?;
+        state.store.touch_session(sid, now).await?;
+        state.store.touch_device(device, now).await?;
+        state.store.set_last_seen(user, now).await?;
+        state.realtime.user_cache_del(user).await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %format!("{e:#}"), "cannot record activity");
+    }
 }
 
 /// Whether an authenticated session still exists (store check).

@@ -113,6 +113,92 @@ pub enum Command {
         /// `@user`, a group name or a conversation id.
         conversation: String,
     },
+    /// Send a file, encrypted on this device (images get a thumbnail).
+    SendFile {
+        /// `@user`, a group name or a conversation id.
+        to: String,
+        /// The file to send.
+        path: PathBuf,
+    },
+    /// Download and decrypt a file received (or sent) in a message.
+    Download {
+        /// The id of the file message, or of the file itself.
+        id: String,
+        /// Where to write it [default: the original file name, here].
+        path: Option<PathBuf>,
+        /// Overwrite PATH if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Download the image's thumbnail (a JPEG) instead of the file.
+        #[arg(long)]
+        thumbnail: bool,
+    },
+    /// Call someone (signaling only: no audio or video is carried), or
+    /// answer, decline or end a call.
+    Call(CallArgs),
+    /// List your calls, newest first.
+    Calls {
+        /// How many calls to show.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+    },
+    /// Share your live location, stop sharing, or show who shares.
+    Location {
+        #[command(subcommand)]
+        action: LocationCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct CallArgs {
+    #[command(subcommand)]
+    pub action: Option<CallCommand>,
+    /// `@user` (or a conversation) to call; waits, printing the call's
+    /// status, until it ends (Ctrl-C hangs up).
+    #[arg(required = true)]
+    pub to: Option<String>,
+    /// A video call (the default is audio).
+    #[arg(long)]
+    pub video: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallCommand {
+    /// Answer a ringing call.
+    Accept { call_id: String },
+    /// Decline a call before it started.
+    Decline { call_id: String },
+    /// Hang up (or cancel a call nobody answered yet).
+    Hangup { call_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocationCommand {
+    /// Share a position with a conversation.
+    #[command(allow_negative_numbers = true)]
+    Share {
+        /// `@user`, a group name or a conversation id.
+        conversation: String,
+        /// Latitude in degrees (−85.05…85.05).
+        latitude: f64,
+        /// Longitude in degrees (−180…180).
+        longitude: f64,
+        /// Accuracy in metres.
+        #[arg(long, value_name = "M")]
+        accuracy: Option<f64>,
+        /// Share for this many seconds (60–28800, default 300).
+        #[arg(long, value_name = "S")]
+        duration: Option<u32>,
+        /// Stay running and send the position again every minute until
+        /// --duration is over (then, or on Ctrl-C, stop sharing).
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Stop sharing your position with a conversation.
+    Stop { conversation: String },
+    /// Show the live positions in a conversation, with distances.
+    Show { conversation: String },
 }
 
 #[derive(Debug, Args)]
@@ -120,7 +206,7 @@ pub struct ListenArgs {
     /// Exit once the pending messages are shown (after ~2 s without any).
     #[arg(long)]
     pub once: bool,
-    /// Exit after this many messages.
+    /// Exit after this many messages (incoming calls count too).
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
     /// Fail if not done (see --once, --count) within this many seconds.

@@ -3,6 +3,7 @@
 //!
 //! Layout: `cli` (the clap definitions), `context` (profile, lock,
 //! secrets), `names` (arguments ↔ ids), `output` (text or JSON lines),
+//! `progress` (a transfer's progress bar on a terminal),
 //! `commands/` (one module per group of commands).
 
 mod cli;
@@ -10,6 +11,7 @@ mod commands;
 mod context;
 mod names;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

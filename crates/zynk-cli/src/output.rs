@@ -41,24 +41,36 @@ pub fn local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// A decrypted message: `[time] conversation sender: text` or its JSON record.
+/// A decrypted message: `[time] conversation sender: text` or its JSON
+/// record. A file message shows as `📎 name (size)`; its JSON record has
+/// the descriptor (without the key) under `file`.
 pub fn message(out: &Output, i: &Incoming, conversation: &str, sender: &str) {
     let edited = if i.edited { " (edited)" } else { "" };
+    let file = i.file();
+    let (shown, hint) = match &file {
+        Some(f) => (
+            format!("📎 {} ({})", f.filename, crate::progress::size(f.size)),
+            format!("  [zynk download {}]", i.id),
+        ),
+        None => (i.text.clone(), String::new()),
+    };
     let text = format!(
-        "[{}] {conversation} {sender}: {}{edited}",
+        "[{}] {conversation} {sender}: {shown}{edited}{hint}",
         local(i.created_at),
-        i.text
     );
-    let value = json!({
+    let mut value = json!({
         "type": "message",
         "id": i.id,
         "conversation_id": i.conversation_id,
         "conversation": conversation,
         "sender_id": i.sender_id,
         "sender": sender,
-        "text": i.text,
+        "text": shown,
         "created_at": i.created_at,
         "edited": i.edited,
     });
+    if let Some(f) = &file {
+        value["file"] = f.public_json();
+    }
     out.emit(text, value);
 }

@@ -33,6 +33,17 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["edit"],
     &["delete"],
     &["read"],
+    &["send-file"],
+    &["download"],
+    &["call"],
+    &["call", "accept"],
+    &["call", "decline"],
+    &["call", "hangup"],
+    &["calls"],
+    &["location"],
+    &["location", "share"],
+    &["location", "stop"],
+    &["location", "show"],
 ];
 
 #[test]
@@ -55,6 +66,8 @@ fn help_and_usage_errors() {
         &["listen", "--bogus"],
         &["history", "@x", "--limit", "0"],
         &["group"],
+        &["call"],
+        &["location", "share", "@x", "1"],
     ] {
         let e = d.fails(bad);
         assert!(e.contains("error") || e.contains("Usage"), "{bad:?}: {e}");

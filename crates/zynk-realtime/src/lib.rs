@@ -16,7 +16,10 @@
 //! `queue:messages:{recipient}`, `locations` (+ `locations:expiry`, and
 //! `location:{member}` for what a GEO index cannot hold),
 //! `user:{user_id}`, `group_members:{group_id}`, `ratelimit:{ip}:{endpoint}`,
-//! `lock:{name}`, and the pub/sub channel `events`.
+//! `lock:{name}`, `device_online:{device_id}` (a per-device connection
+//! marker, `"1"` with a lifetime, refreshed while a WebSocket of that device
+//! is open on some instance; push notifications go only to devices without
+//! one), and the pub/sub channel `events`.
 //! A `group_members` set always holds the sentinel member `""` (never a user
 //! id) so that a cached *empty* group still exists as a key and is told apart
 //! from a miss.
@@ -237,4 +240,14 @@ pub trait Realtime: Send + Sync + 'static {
     /// one script, `SET NX PX`, or `PEXPIRE` when `owner` already holds it).
     /// True while `owner` holds it; false while someone else does.
     async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool>;
+
+    // Per-device connection marker `device_online:{device_id}` → "1"
+    /// Marks `device` connected (to some instance) for `ttl`; renewed by
+    /// calling it again (Redis: `SET … PX`).
+    async fn device_connected(&self, device: Uuid, ttl: Duration) -> Result<()>;
+    /// Clears the marker (the device's last connection closed).
+    async fn device_disconnected(&self, device: Uuid) -> Result<()>;
+    /// Those of `devices` whose marker is live, in the given order (Redis:
+    /// one `MGET`).
+    async fn devices_connected(&self, devices: &[Uuid]) -> Result<Vec<Uuid>>;
 }

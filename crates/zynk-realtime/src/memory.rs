@@ -81,6 +81,8 @@ struct State {
     rates: HashMap<String, Expiring<u64>>,
     /// `lock:{name}` → owner.
     leases: HashMap<String, Expiring<String>>,
+    /// `device_online:{device_id}`
+    devices: HashMap<Uuid, Expiring<()>>,
     writes_until_sweep: usize,
 }
 
@@ -99,6 +101,7 @@ impl State {
         self.groups.retain(|_, e| e.live(now));
         self.rates.retain(|_, e| e.live(now));
         self.leases.retain(|_, e| e.live(now));
+        self.devices.retain(|_, e| e.live(now));
         let entries = self.sessions.len()
             + self.typing.len()
             + self.locations.len()
@@ -106,7 +109,8 @@ impl State {
             + self.users.len()
             + self.groups.len()
             + self.rates.len()
-            + self.leases.len();
+            + self.leases.len()
+            + self.devices.len();
         self.writes_until_sweep = entries.max(SWEEP_MIN_WRITES);
     }
 }
@@ -412,6 +416,24 @@ impl Realtime for MemoryRealtime {
             let lease = Expiring::new(owner.to_owned(), now, ttl);
             s.leases.insert(name.to_owned(), lease);
             true
+        }))
+    }
+
+    async fn device_connected(&self, device: Uuid, ttl: Duration) -> Result<()> {
+        let ttl = ttl.max(Duration::from_millis(1));
+        self.write(|s, now| s.devices.insert(device, Expiring::new((), now, ttl)));
+        Ok(())
+    }
+
+    async fn device_disconnected(&self, device: Uuid) -> Result<()> {
+        self.write(|s, _| s.devices.remove(&device));
+        Ok(())
+    }
+
+    async fn devices_connected(&self, devices: &[Uuid]) -> Result<Vec<Uuid>> {
+        Ok(self.read(|s, now| {
+            let live = |d: &&Uuid| read(&mut s.devices, *d, now).is_some();
+            devices.iter().filter(live).copied().collect()
         }))
     }
 }

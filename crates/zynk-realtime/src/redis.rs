@@ -218,6 +218,10 @@ impl RedisRealtime {
     fn lock_key(&self, name: &str) -> String {
         self.key(format_args!("lock:{name}"))
     }
+
+    fn device_key(&self, device: Uuid) -> String {
+        self.key(format_args!("device_online:{device}"))
+    }
 }
 
 #[async_trait]
@@ -503,5 +507,28 @@ impl Realtime for RedisRealtime {
         invocation.arg(owner).arg(px(ttl));
         let held: i64 = invocation.invoke_async(&mut self.conn.clone()).await?;
         Ok(held == 1)
+    }
+
+    async fn device_connected(&self, device: Uuid, ttl: Duration) -> Result<()> {
+        let key = self.device_key(device);
+        self.query(cmd("SET").arg(key).arg("1").arg("PX").arg(px(ttl)))
+            .await
+    }
+
+    async fn device_disconnected(&self, device: Uuid) -> Result<()> {
+        self.query(cmd("DEL").arg(self.device_key(device))).await
+    }
+
+    async fn devices_connected(&self, devices: &[Uuid]) -> Result<Vec<Uuid>> {
+        if devices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = devices.iter().map(|d| self.device_key(*d)).collect();
+        let found: Vec<Option<String>> = self.query(cmd("MGET").arg(keys)).await?;
+        Ok(devices
+            .iter()
+            .zip(found)
+            .filter_map(|(d, v)| v.map(|_| *d))
+            .collect())
     }
 }

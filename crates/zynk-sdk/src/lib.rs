@@ -35,7 +35,7 @@ mod messaging;
 mod ws;
 
 pub use crate::client::{Client, RawResponse};
-pub use crate::e2ee::{Incoming, Messenger};
+pub use crate::e2ee::{FileDescriptor, Incoming, Messenger};
 pub use crate::files::{ByteRange, Downloaded, Progress};
 pub use crate::inbox::Inbox;
 pub use crate::messaging::outgoing;

@@ -75,6 +75,28 @@ pub struct Config {
     pub turn_ttl_secs: u64,
     /// Seconds a shared live location lives unless sent again (data model: 300).
     pub location_ttl_secs: u64,
+    /// Pushes to one device within this many milliseconds are coalesced into one.
+    pub push_coalesce_ms: u64,
+    /// FCM HTTP v1 base URL (tests point it at a local receiver).
+    pub push_fcm_endpoint: String,
+    /// Firebase project id; FCM is disabled without it and the service account.
+    pub push_fcm_project: Option<String>,
+    /// Path of the Google service account JSON key (`client_email`, `private_key`, `token_uri`).
+    pub push_fcm_service_account: Option<PathBuf>,
+    /// Overrides the key's `token_uri` (the OAuth 2.0 token endpoint).
+    pub push_fcm_token_url: Option<String>,
+    /// APNs base URL; an `http://` one is spoken as HTTP/2 without TLS (tests).
+    pub push_apns_endpoint: String,
+    /// Path of the APNs token-auth key (`.p8`, PKCS#8 PEM, P-256).
+    pub push_apns_key_path: Option<PathBuf>,
+    pub push_apns_key_id: Option<String>,
+    pub push_apns_team_id: Option<String>,
+    /// The app's bundle id (`apns-topic`).
+    pub push_apns_topic: Option<String>,
+    /// Path of the VAPID private key (PEM, P-256) for Web Push; absent = no `Authorization`.
+    pub push_vapid_private_key: Option<PathBuf>,
+    /// VAPID `sub` claim (`mailto:…` or `https://…`); required with the key.
+    pub push_vapid_subject: Option<String>,
     /// `tracing` filter, e.g. `info` or `zynk_server=debug`.
     pub log: String,
 }
@@ -117,6 +139,18 @@ impl Default for Config {
             turn_secret: None,
             turn_ttl_secs: 86_400,
             location_ttl_secs: 300,
+            push_coalesce_ms: 2000,
+            push_fcm_endpoint: "https://fcm.googleapis.com".into(),
+            push_fcm_project: None,
+            push_fcm_service_account: None,
+            push_fcm_token_url: None,
+            push_apns_endpoint: "https://api.push.apple.com".into(),
+            push_apns_key_path: None,
+            push_apns_key_id: None,
+            push_apns_team_id: None,
+            push_apns_topic: None,
+            push_vapid_private_key: None,
+            push_vapid_subject: None,
             log: "info".into(),
         }
     }
@@ -176,6 +210,27 @@ impl std::fmt::Debug for Config {
             )
             .field("turn_ttl_secs", &self.turn_ttl_secs)
             .field("location_ttl_secs", &self.location_ttl_secs)
+            .field("push_coalesce_ms", &self.push_coalesce_ms)
+            .field("push_fcm_endpoint", &self.push_fcm_endpoint)
+            .field("push_fcm_project", &self.push_fcm_project)
+            .field(
+                "push_fcm_service_account",
+                &self.push_fcm_service_account.as_ref().map(|_| "[redacted]"),
+            )
+            .field("push_fcm_token_url", &self.push_fcm_token_url)
+            .field("push_apns_endpoint", &self.push_apns_endpoint)
+            .field(
+                "push_apns_key_path",
+                &self.push_apns_key_path.as_ref().map(|_| "[redacted]"),
+            )
+            .field("push_apns_key_id", &self.push_apns_key_id)
+            .field("push_apns_team_id", &self.push_apns_team_id)
+            .field("push_apns_topic", &self.push_apns_topic)
+            .field(
+                "push_vapid_private_key",
+                &self.push_vapid_private_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("push_vapid_subject", &self.push_vapid_subject)
             .field("log", &self.log)
             .finish()
     }
@@ -243,6 +298,18 @@ const KEYS: &[(&str, Kind)] = &[
     ("turn_secret", Kind::OptStr),
     ("turn_ttl_secs", Kind::Int),
     ("location_ttl_secs", Kind::Int),
+    ("push_coalesce_ms", Kind::Int),
+    ("push_fcm_endpoint", Kind::Str),
+    ("push_fcm_project", Kind::OptStr),
+    ("push_fcm_service_account", Kind::OptStr),
+    ("push_fcm_token_url", Kind::OptStr),
+    ("push_apns_endpoint", Kind::Str),
+    ("push_apns_key_path", Kind::OptStr),
+    ("push_apns_key_id", Kind::OptStr),
+    ("push_apns_team_id", Kind::OptStr),
+    ("push_apns_topic", Kind::OptStr),
+    ("push_vapid_private_key", Kind::OptStr),
+    ("push_vapid_subject", Kind::OptStr),
     ("log", Kind::Str),
 ];
 
@@ -456,8 +523,62 @@ impl Config {
         if !(1..=86_400).contains(&self.location_ttl_secs) {
             return fail("location_ttl_secs", "must be 1 to 86400");
         }
+        self.validate_push()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return fail("log", "not a valid tracing filter");
+        }
+        Ok(())
+    }
+
+    /// The push settings' checks (part of `validate`).
+    fn validate_push(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| {
+            Err(ConfigError(format!(
+                "{key} (ZYNK_{}): {why}",
+                key.to_ascii_uppercase()
+            )))
+        };
+        let http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if self.push_coalesce_ms > 60_000 {
+            return fail("push_coalesce_ms", "must be at most 60000");
+        }
+        for (key, url) in [
+            ("push_fcm_endpoint", Some(&self.push_fcm_endpoint)),
+            ("push_fcm_token_url", self.push_fcm_token_url.as_ref()),
+            ("push_apns_endpoint", Some(&self.push_apns_endpoint)),
+        ] {
+            if url.is_some_and(|u| !http(u)) {
+                return fail(key, "must start with http:// or https://");
+            }
+        }
+        if self.push_fcm_service_account.is_some() != self.push_fcm_project.is_some() {
+            return fail(
+                "push_fcm_project",
+                "push_fcm_project and push_fcm_service_account go together",
+            );
+        }
+        let apns = [
+            self.push_apns_key_path.is_some(),
+            self.push_apns_key_id.is_some(),
+            self.push_apns_team_id.is_some(),
+            self.push_apns_topic.is_some(),
+        ];
+        if apns.contains(&true) && apns.contains(&false) {
+            return fail(
+                "push_apns_key_path",
+                "push_apns_key_path, _key_id, _team_id and _topic go together",
+            );
+        }
+        if self.push_vapid_private_key.is_some() {
+            match &self.push_vapid_subject {
+                Some(s) if s.starts_with("mailto:") || s.starts_with("https://") => {}
+                _ => {
+                    return fail(
+                        "push_vapid_subject",
+                        "required with push_vapid_private_key: mailto:… or https://…",
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -577,6 +698,28 @@ turn_ttl_secs = 86400
 
 # Seconds a shared live location lives unless the client sends it again.
 location_ttl_secs = 300
+
+# Push notifications wake devices that are not connected (the payload names
+# only the kind of event, never content). Pushes to one device within
+# push_coalesce_ms are sent once. A sender without its configuration is off.
+push_coalesce_ms = 2000
+# Android: FCM HTTP v1 with a service account JSON key (OAuth 2.0 JWT grant;
+# push_fcm_token_url overrides the key's token_uri).
+push_fcm_endpoint = "https://fcm.googleapis.com"
+# push_fcm_project = "my-firebase-project"
+# push_fcm_service_account = "/etc/zynk/fcm-service-account.json"
+# push_fcm_token_url = "https://oauth2.googleapis.com/token"
+# iOS: APNs over HTTP/2 with token auth (.p8 key, its key id, the team id,
+# and the app's bundle id as topic).
+push_apns_endpoint = "https://api.push.apple.com"
+# push_apns_key_path = "/etc/zynk/AuthKey_ABC123DEFG.p8"
+# push_apns_key_id = "ABC123DEFG"
+# push_apns_team_id = "DEF123GHIJ"
+# push_apns_topic = "dev.zynk.app"
+# Web Push / UnifiedPush (web, and desktop/cli devices whose push token is an
+# https URL): an empty POST to the endpoint, signed with VAPID when set.
+# push_vapid_private_key = "/etc/zynk/vapid.pem"
+# push_vapid_subject = "mailto:ops@example.com"
 
 # Log filter (tracing EnvFilter syntax).
 log = "info"

@@ -14,6 +14,7 @@
 //! - `lifecycle`   — message lifecycle scheduler and presence heartbeats.
 //! - `maintenance` — periodic housekeeping.
 //! - `files_jobs`  — expired files and orphaned objects (§8.2).
+//! - `push/`       — push notifications to devices that are not connected.
 //!
 //! Architecture invariants: only this crate knows HTTP status codes; handlers
 //! hold no SQL and call one `ops` function; secrets never reach logs.
@@ -28,6 +29,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod maintenance;
 pub mod ops;
+pub mod push;
 pub mod realtime;
 pub mod state;
 pub mod validate;

@@ -14,6 +14,8 @@ use crate::state::AppState;
 
 /// How often connected users are re-marked online in `online_users`.
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// Lifetime of a device's `device_online:{id}` marker (three heartbeats).
+pub const DEVICE_ONLINE_TTL: Duration = Duration::from_secs(90);
 
 /// One lifecycle pass if this instance holds the lease; returns whether it ran.
 pub async fn run_once(state: &AppState) -> bool {
@@ -64,8 +66,9 @@ pub async fn run_forever(state: AppState) {
     }
 }
 
-/// Re-marks this instance's connected users online, in one sweep per
-/// `HEARTBEAT` (no per-connection timers, no database work).
+/// Re-marks this instance's connected users online and renews its connected
+/// devices' markers (`DEVICE_ONLINE_TTL`), in one sweep per `HEARTBEAT` (no
+/// per-connection timers, no database work).
 pub async fn heartbeat(state: AppState) {
     let mut tick = tokio::time::interval(HEARTBEAT);
     loop {
@@ -74,6 +77,16 @@ pub async fn heartbeat(state: AppState) {
         for user in state.hub.users() {
             if let Err(e) = state.realtime.presence_touch(user, now).await {
                 tracing::warn!(error = %e, "presence heartbeat failed");
+                break;
+            }
+        }
+        for device in state.hub.devices() {
+            if let Err(e) = state
+                .realtime
+                .device_connected(device.0, DEVICE_ONLINE_TTL)
+                .await
+            {
+                tracing::warn!(error = %e, "device marker heartbeat failed");
                 break;
             }
         }

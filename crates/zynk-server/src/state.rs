@@ -19,6 +19,7 @@ use crate::auth::token::TokenKey;
 use crate::blobs::Blobs;
 use crate::config::{Config, redact_url};
 use crate::ops::committer::Committer;
+use crate::push::Pusher;
 use crate::realtime::hub::Hub;
 
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct AppState {
     pub committer: Committer,
     /// File objects (local directory or S3).
     pub blobs: Blobs,
+    /// Push notifications to devices that are not connected.
+    pub pusher: Pusher,
     /// A random name of this instance (lease owner).
     pub instance: String,
     /// When each session was last recorded as used, so that `last_used_at`
@@ -79,6 +82,7 @@ impl AppState {
         let committer = Committer::start(store.clone());
         let blobs = Blobs::from_config(&config).context("cannot open file storage")?;
         tracing::info!(kind = blobs.kind, "file storage ready");
+        let pusher = Pusher::start(&config, store.clone()).context("cannot set up push senders")?;
         Ok(Self {
             config: Arc::new(config),
             store,
@@ -88,6 +92,7 @@ impl AppState {
             hub: Arc::default(),
             committer,
             blobs,
+            pusher,
             instance: uuid::Uuid::new_v4().to_string(),
             touched: Arc::default(),
         })

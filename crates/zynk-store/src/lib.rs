@@ -18,6 +18,8 @@
 //! - `calls.rs` — the `CallStore` trait (calls and their participants) and
 //!   its records; its SQL is in `calls_queries.rs`, its methods, rows and
 //!   transition rules in `calls_impl.rs`.
+//! - `push.rs` — the `PushStore` trait (devices with push tokens, removal
+//!   of invalid tokens); its SQL, methods and rows in `push_impl.rs`.
 //! - `sqlite.rs`   — the embedded backend (default).
 //! - `postgres.rs` — the production backend (monthly `messages` partitions,
 //!   kept by `postgres/partitions.rs`).
@@ -39,10 +41,12 @@ mod common;
 pub mod files;
 pub mod keys;
 pub mod messaging;
+pub mod push;
 pub use calls::*;
 pub use files::*;
 pub use keys::*;
 pub use messaging::*;
+pub use push::*;
 mod calls_impl;
 mod calls_queries;
 mod connect;
@@ -57,6 +61,7 @@ mod msg_impl;
 mod msg_messages;
 mod msg_queries;
 mod msg_rows;
+mod push_impl;
 mod store_impl;
 // Backends come after `store_impl`, whose macro they expand.
 mod postgres;
@@ -265,7 +270,9 @@ pub struct PartitionReport {
 /// leaves nothing half-written. Methods that take a `user` scope the lookup
 /// to that user's rows, which is how authorization reaches the data.
 #[async_trait]
-pub trait Store: MessagingStore + KeyStore + FileStore + CallStore + Send + Sync + 'static {
+pub trait Store:
+    MessagingStore + KeyStore + FileStore + CallStore + PushStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
     /// Applies this backend's migrations (idempotent).
     async fn migrate(&self) -> Result<()>;

@@ -69,3 +69,4 @@ crate::msg_impl::impl_messaging!(PgStore, sqlx::Postgres);
 crate::keys_impl::impl_keys!(PgStore, sqlx::Postgres);
 crate::calls_impl::impl_calls!(PgStore, sqlx::Postgres);
 crate::files_impl::impl_files!(PgStore, sqlx::Postgres);
+crate::push_impl::impl_push!(PgStore, sqlx::Postgres);

@@ -120,3 +120,4 @@ crate::msg_impl::impl_messaging!(SqliteStore, sqlx::Sqlite);
 crate::keys_impl::impl_keys!(SqliteStore, sqlx::Sqlite);
 crate::calls_impl::impl_calls!(SqliteStore, sqlx::Sqlite);
 crate::files_impl::impl_files!(SqliteStore, sqlx::Sqlite);
+crate::push_impl::impl_push!(SqliteStore, sqlx::Sqlite);

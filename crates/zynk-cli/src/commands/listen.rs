@@ -35,6 +35,7 @@ pub async fn listen(ctx: &Ctx, args: &ListenArgs) -> Result<()> {
     }
     let mut ws = s.m.client().connect().await?;
     s.unlock();
+    eprintln!("Listening as {}… (Ctrl-C to stop)", s.m.info().username);
     if !s.m.is_approved() {
         eprintln!(
             "note: this device waits for approval (`zynk devices approve {}` on another device)",
@@ -190,7 +191,66 @@ async fn handle(
             ),
             json!({"status": problem.status}),
         ),
-        // ready, sent, pong; calls are not handled by the command-line client.
+        ServerFrame::CallIncoming { call } => {
+            // This device rings (best effort: the caller sees `ringing`).
+            let rung = s.m.client().call_ringing(call.id).await.ok();
+            let call = rung.as_ref().unwrap_or(call);
+            let client = s.m.client();
+            let conv = names.conversation(client, call.conversation_id).await;
+            let from = names.user(client, call.initiator_id).await;
+            let value = super::calls::call_json(client, names, "call.incoming", call).await;
+            out.emit(
+                format!(
+                    "📞 incoming {} call from {from} in {conv}: `zynk call accept {id}` \
+                     or `zynk call decline {id}`",
+                    call.call_type.as_str(),
+                    id = call.id
+                ),
+                value,
+            );
+            return Ok(1);
+        }
+        ServerFrame::CallUpdated { call } => {
+            let client = s.m.client();
+            let text = super::calls::describe(client, names, call).await;
+            let value = super::calls::call_json(client, names, "call.updated", call).await;
+            out.emit(text, value);
+        }
+        ServerFrame::Location {
+            conversation_id,
+            user_id,
+            latitude,
+            longitude,
+            accuracy,
+            expires_at,
+        } => {
+            let loc = zynk_proto::LiveLocation {
+                user_id: *user_id,
+                latitude: *latitude,
+                longitude: *longitude,
+                accuracy: *accuracy,
+                expires_at: *expires_at,
+                distance_m: None,
+            };
+            let client = s.m.client();
+            let conv = names.conversation(client, *conversation_id).await;
+            let (text, value) =
+                super::location::describe(client, names, *conversation_id, &loc).await;
+            out.emit(format!("📍 {conv}: {text}"), value);
+        }
+        ServerFrame::LocationStopped {
+            conversation_id,
+            user_id,
+        } => {
+            let conv = names.conversation(s.m.client(), *conversation_id).await;
+            let user = names.user(s.m.client(), *user_id).await;
+            out.emit(
+                format!("📍 {conv}: {user} stopped sharing their position"),
+                json!({"type": "location.stopped", "conversation_id": conversation_id,
+                       "user_id": user_id, "user": user}),
+            );
+        }
+        // ready, sent, pong, relayed call signaling (no media here).
         _ => {}
     }
     Ok(0)

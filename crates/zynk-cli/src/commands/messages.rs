@@ -138,7 +138,7 @@ pub async fn conversations(ctx: &Ctx) -> Result<()> {
 }
 
 /// Finds a message by id in the recent history of the caller's conversations.
-async fn find_message(client: &Client, id: MessageId) -> Result<Message> {
+pub(super) async fn find_message(client: &Client, id: MessageId) -> Result<Message> {
     for c in client.conversations().await? {
         let mut before: Option<String> = None;
         for _ in 0..SEARCH_PAGES {

@@ -1,16 +1,20 @@
 //! The commands, grouped: `account` (register, login, logout, whoami,
 //! devices), `messages` (send, history, conversations, react, edit,
-//! delete, read), `listen`, `groups`, `trust` (safety numbers).
+//! delete, read), `listen`, `groups`, `trust` (safety numbers), `files`
+//! (send-file, download), `calls` (call, calls), `location`.
 
 mod account;
+mod calls;
+mod files;
 mod groups;
 mod listen;
+mod location;
 mod messages;
 mod trust;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{CallCommand, Cli, Command};
 use crate::context::Ctx;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -39,5 +43,21 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Edit { message_id, text } => messages::edit(&ctx, &message_id, text).await,
         Command::Delete { message_id } => messages::delete(&ctx, &message_id).await,
         Command::Read { conversation } => messages::read(&ctx, &conversation).await,
+        Command::SendFile { to, path } => files::send_file(&ctx, &to, &path).await,
+        Command::Download {
+            id,
+            path,
+            force,
+            thumbnail,
+        } => files::download(&ctx, &id, path, force, thumbnail).await,
+        Command::Call(args) => match (args.action, args.to) {
+            (Some(CallCommand::Accept { call_id }), _) => calls::accept(&ctx, &call_id).await,
+            (Some(CallCommand::Decline { call_id }), _) => calls::decline(&ctx, &call_id).await,
+            (Some(CallCommand::Hangup { call_id }), _) => calls::hangup(&ctx, &call_id).await,
+            (None, Some(to)) => calls::call(&ctx, &to, args.video).await,
+            (None, None) => anyhow::bail!("whom to call? `zynk call @user`"),
+        },
+        Command::Calls { limit } => calls::history(&ctx, limit).await,
+        Command::Location { action } => location::run(&ctx, action).await,
     }
 }

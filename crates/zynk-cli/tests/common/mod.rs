@@ -67,6 +67,11 @@ impl Server {
         }
     }
 
+    /// The server's data directory (database, `files/`).
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// A fresh, empty profile directory (one device).
     pub fn device(&self) -> Device {
         Device {
@@ -108,6 +113,11 @@ impl Device {
     /// Runs `zynk --server … --profile … args` with the secrets in the
     /// environment and `stdin` (or nothing) as standard input.
     pub fn run_with(&self, args: &[&str], stdin: Option<&str>, secrets: bool) -> Run {
+        self.run_full(args, stdin, secrets, None)
+    }
+
+    /// The `zynk` command for `args`, with this device's profile and secrets.
+    fn command(&self, args: &[&str], secrets: bool) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_zynk"));
         cmd.arg("--server")
             .arg(&self.server)
@@ -118,18 +128,75 @@ impl Device {
             .env_remove("ZYNK_PROFILE")
             .env_remove("ZYNK_PASSWORD")
             .env_remove("ZYNK_PASSPHRASE")
-            .env("HOME", self.dir.path())
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("HOME", self.dir.path());
         if secrets {
             cmd.env("ZYNK_PASSWORD", PASSWORD)
                 .env("ZYNK_PASSPHRASE", PASSPHRASE);
         }
+        cmd
+    }
+
+    /// Runs in the working directory `cwd`; requires success.
+    pub fn ok_in(&self, cwd: &Path, args: &[&str]) -> String {
+        let r = self.run_full(args, None, true, Some(cwd));
+        assert!(
+            r.ok,
+            "zynk {args:?} failed:\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
+        r.stdout
+    }
+
+    /// Starts `zynk args` in the background; its output arrives line by line.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        let mut child = self
+            .command(args, true)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run zynk");
+        let (out_tx, stdout) = std::sync::mpsc::channel();
+        let (err_tx, stderr) = std::sync::mpsc::channel();
+        let lines = |r: Box<dyn Read + Send>, tx: std::sync::mpsc::Sender<String>| {
+            std::thread::spawn(move || {
+                use std::io::BufRead as _;
+                for line in std::io::BufReader::new(r).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        };
+        lines(Box::new(child.stdout.take().unwrap()), out_tx);
+        lines(Box::new(child.stderr.take().unwrap()), err_tx);
+        Background {
+            child,
+            stdout,
+            stderr,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    fn run_full(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        secrets: bool,
+        cwd: Option<&Path>,
+    ) -> Run {
+        let mut cmd = self.command(args, secrets);
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let out = wait(cmd, stdin, args);
         Run {
             ok: out.status.success(),
@@ -170,6 +237,83 @@ impl Device {
         assert!(!r.ok, "zynk {args:?} should fail; stdout: {}", r.stdout);
         assert!(!r.stderr.trim().is_empty(), "a failure says why");
         r.stderr
+    }
+}
+
+/// A `zynk` running in the background; killed on drop.
+pub struct Background {
+    child: std::process::Child,
+    stdout: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::mpsc::Receiver<String>,
+    args: Vec<String>,
+}
+
+impl Background {
+    /// The next standard output line that is JSON and satisfies `pred`
+    /// (earlier lines are dropped); panics after `WATCHDOG`.
+    pub fn json_until(&self, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + WATCHDOG;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .stdout
+                .recv_timeout(left)
+                .unwrap_or_else(|e| panic!("zynk {:?}: no matching line ({e})", self.args));
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && pred(&v)
+            {
+                return v;
+            }
+        }
+    }
+
+    /// Waits for a standard error line containing `text`.
+    pub fn stderr_until(&self, text: &str) {
+        let deadline = Instant::now() + WATCHDOG;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.stderr.recv_timeout(left).unwrap_or_else(|e| {
+                panic!("zynk {:?}: no stderr line with {text:?} ({e})", self.args)
+            });
+            if line.contains(text) {
+                return;
+            }
+        }
+    }
+
+    /// Waits for the process to exit; whether it succeeded, and the rest of
+    /// its standard output (JSON lines).
+    pub fn finish(mut self) -> (bool, Vec<Value>) {
+        let deadline = Instant::now() + WATCHDOG;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "zynk {:?} did not finish",
+                self.args
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut rest = Vec::new();
+        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(5)) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                rest.push(v);
+            }
+        }
+        (status.success(), rest)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -12,8 +12,8 @@ use zynk_proto::UserId;
 use zynk_realtime::{Position, Realtime, RealtimeError, Ttls};
 
 pub use crate::coordination::{
-    a_late_subscriber_misses_earlier_events, lease_is_exclusive_renewable_and_expires,
-    publish_reaches_every_subscriber_in_order,
+    a_late_subscriber_misses_earlier_events, device_marker_is_set_renewed_cleared_and_expires,
+    lease_is_exclusive_renewable_and_expires, publish_reaches_every_subscriber_in_order,
 };
 
 /// How a backend's time moves.

@@ -108,3 +108,33 @@ pub async fn lease_is_exclusive_renewable_and_expires(ctx: Ctx) {
     );
     assert!(!ok!(rt.try_lease("scheduler", "a", ttl)), "now b's");
 }
+
+pub async fn device_marker_is_set_renewed_cleared_and_expires(ctx: Ctx) {
+    let rt = &ctx.rt;
+    let ttl = ctx.ttls.typing;
+    let (a, b, c) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    assert!(ok!(rt.devices_connected(&[])).is_empty());
+    assert!(ok!(rt.devices_connected(&[a, b, c])).is_empty());
+    ok!(rt.device_connected(a, ttl));
+    ok!(rt.device_connected(b, ttl));
+    assert_eq!(ok!(rt.devices_connected(&[c, b, a])), vec![b, a]);
+    ok!(rt.device_disconnected(b));
+    ok!(rt.device_disconnected(c));
+    assert_eq!(ok!(rt.devices_connected(&[a, b, c])), vec![a]);
+
+    ctx.to_just_before(ttl).await;
+    ok!(rt.device_connected(a, ttl));
+    ctx.past_the_end().await;
+    assert_eq!(
+        ok!(rt.devices_connected(&[a])),
+        vec![a],
+        "renewal extended it"
+    );
+    ctx.to_just_before(ttl).await;
+    ctx.past_the_end().await;
+    assert!(ok!(rt.devices_connected(&[a])).is_empty(), "expired");
+}

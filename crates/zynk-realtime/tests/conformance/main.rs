@@ -36,6 +36,7 @@ macro_rules! conformance {
             publish_reaches_every_subscriber_in_order,
             a_late_subscriber_misses_earlier_events,
             lease_is_exclusive_renewable_and_expires,
+            device_marker_is_set_renewed_cleared_and_expires,
         );
     };
     (@cases $run:path; $($case:ident),* $(,)?) => {

@@ -85,6 +85,11 @@ impl TextCache {
         self.entries.get(id).map(|c| c.text.as_str())
     }
 
+    /// Every remembered plaintext, by message id.
+    pub fn iter(&self) -> impl Iterator<Item = (&MessageId, &str)> {
+        self.entries.iter().map(|(id, c)| (id, c.text.as_str()))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -13,6 +13,7 @@
 //! before it leaves, and the state on disk is sealed with a key derived from
 //! the passphrase.
 
+mod attachments;
 pub mod cli_support;
 mod olm;
 mod receive;
@@ -34,6 +35,7 @@ use zynk_proto::{
     UserId,
 };
 
+pub use attachments::{FileDescriptor, ThumbnailDescriptor, mime_type_of};
 pub use receive::Incoming;
 pub use state::ProfileInfo;
 

@@ -30,7 +30,17 @@ impl Messenger {
         conversation: ConversationId,
         text: &str,
     ) -> Result<SentMessage> {
-        let message = self.seal_text(conversation, text).await?;
+        self.send_typed(conversation, text, MessageType::Text).await
+    }
+
+    /// `send_text` with another `message_type` (files: `image` or `file`).
+    pub(crate) async fn send_typed(
+        &mut self,
+        conversation: ConversationId,
+        text: &str,
+        message_type: MessageType,
+    ) -> Result<SentMessage> {
+        let message = self.seal_typed(conversation, text, message_type).await?;
         self.save()?;
         // Retry with the same client message id: the server deduplicates.
         let mut attempt = 0;
@@ -82,6 +92,16 @@ impl Messenger {
         conversation: ConversationId,
         text: &str,
     ) -> Result<SendMessage> {
+        self.seal_typed(conversation, text, MessageType::Text).await
+    }
+
+    /// `seal_text` with another `message_type`.
+    pub(crate) async fn seal_typed(
+        &mut self,
+        conversation: ConversationId,
+        text: &str,
+        message_type: MessageType,
+    ) -> Result<SendMessage> {
         self.require_identity()?;
         let conv = self.client.conversation(conversation).await?;
         let participants: Vec<UserId> = conv
@@ -118,7 +138,7 @@ impl Messenger {
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect(),
-            message_type: MessageType::Text,
+            message_type,
             metadata: None,
             expires_at: None,
         };

@@ -84,6 +84,12 @@ async fn connection(state: AppState, mut socket: WebSocket) {
     let mut registration = state
         .hub
         .register(auth.user_id, auth.device_id, auth.session_id);
+    let marker = state
+        .realtime
+        .device_connected(auth.device_id.0, crate::lifecycle::DEVICE_ONLINE_TTL);
+    if let Err(e) = marker.await {
+        tracing::warn!(error = %e, "device marker update failed");
+    }
     let now = Utc::now();
     if let Err(e) = state.realtime.presence_touch(auth.user_id, now).await {
         tracing::warn!(error = %e, "presence update failed");
@@ -98,7 +104,13 @@ async fn connection(state: AppState, mut socket: WebSocket) {
     if send(&mut socket, &ready).await {
         serve(&state, &auth, &mut socket, &mut registration).await;
     }
-    if state.hub.unregister(auth.user_id, registration.id) {
+    let last_of_user = state.hub.unregister(auth.user_id, registration.id);
+    if !state.hub.is_connected(auth.user_id, auth.device_id)
+        && let Err(e) = state.realtime.device_disconnected(auth.device_id.0).await
+    {
+        tracing::warn!(error = %e, "device marker removal failed");
+    }
+    if last_of_user {
         let now = Utc::now();
         if let Err(e) = state.store.set_last_seen(auth.user_id, now).await {
             tracing::warn!(error = %e, "cannot record last seen");

@@ -135,7 +135,9 @@ pub async fn create(state: &AppState, auth: &Auth, body: CreateCall) -> ApiResul
         .filter(|u| *u != auth.user_id)
         .collect();
     let frame = ServerFrame::CallIncoming { call: call.clone() };
+    let woken = others.clone();
     publish(state, others, None, None, frame).await;
+    crate::push::notify_users(state, woken, None, crate::push::Kind::Call);
     let timer = state.clone();
     let timeout = Duration::from_secs(state.config.call_ring_timeout_secs);
     tokio::spawn(async move {

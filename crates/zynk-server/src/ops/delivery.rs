@@ -185,6 +185,7 @@ pub async fn send_device_messages(
         });
     }
     let count = batch.len();
+    let mut woken: Vec<DeviceId> = batch.iter().map(|m| m.recipient_device_id).collect();
     let stored = state
         .store
         .insert_device_messages(batch)
@@ -200,6 +201,9 @@ pub async fn send_device_messages(
         };
         publish(state, vec![user], Some(vec![device]), None, frame).await;
     }
+    woken.sort_unstable();
+    woken.dedup();
+    crate::push::notify_devices(state, woken, crate::push::Kind::DeviceMessage);
     Ok(count)
 }
 

@@ -15,6 +15,7 @@ use zynk_store::{Inserted, MessageRecord, NewMessage};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Auth;
 use crate::ops::conversations::require_participant;
+use crate::push;
 use crate::realtime::fanout::publish;
 use crate::state::AppState;
 
@@ -153,7 +154,10 @@ pub async fn send(
         Inserted::Created(m) => {
             let answer = sent(&m);
             let frame = ServerFrame::MessageNew { message: wire(m) };
+            // The other participants' devices and the sender's other devices.
+            let woken = participants.clone();
             publish(state, participants, None, Some(auth.device_id), frame).await;
+            push::notify_users(state, woken, Some(auth.device_id), push::Kind::Message);
             Ok((answer, true))
         }
         Inserted::Duplicate(m) => Ok((sent(&m), false)),

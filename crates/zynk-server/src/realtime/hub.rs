@@ -151,6 +151,17 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// Devices with at least one local connection.
+    pub fn devices(&self) -> Vec<DeviceId> {
+        let Ok(map) = self.conns.lock() else {
+            return Vec::new();
+        };
+        let mut devices: Vec<DeviceId> = map.values().flatten().map(|c| c.device).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        devices
+    }
+
     /// Whether this device has a local connection.
     pub fn is_connected(&self, user: UserId, device: DeviceId) -> bool {
         self.conns

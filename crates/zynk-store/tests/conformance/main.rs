@@ -23,5 +23,6 @@ mod lifecycle;
 mod messages;
 mod msg_support;
 mod partitions;
+mod push;
 mod schema;
 mod sessions;

@@ -18,11 +18,10 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use zynk_crypto::{DeviceAccount, InboundGroup, OlmSession, OutboundGroup};
 use zynk_proto::{Message, MessageId, ServerFrame, UserId};
 
 use super::state::{self, SEEN_CAPACITY};
-use super::{Incoming, Messenger, identity_from_b64};
+use super::{Incoming, Messenger};
 use crate::{Result, SdkError};
 
 /// Received plaintexts kept at most (the oldest by `created_at` go first).
@@ -216,37 +215,13 @@ impl Messenger {
     /// another process since this one opened it), with the key already derived.
     pub fn reload(&mut self) -> Result<()> {
         let st = state::load(&self.dir, &self.key)?;
-        let pk = self.key.as_pickle_key();
-        let account = DeviceAccount::from_pickle(&st.account, pk).map_err(SdkError::Crypto)?;
-        let identity = match &st.identity {
-            Some(secret) => Some(identity_from_b64(secret)?),
-            None => None,
-        };
-        let mut sessions = HashMap::new();
-        for (curve, pickles) in &st.olm {
-            let list = pickles
-                .iter()
-                .map(|p| OlmSession::from_pickle(p, pk))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(SdkError::Crypto)?;
-            sessions.insert(curve.clone(), list);
-        }
-        let mut outbound = HashMap::new();
-        for (conv, rec) in &st.outbound {
-            let group = OutboundGroup::from_pickle(&rec.pickle, pk).map_err(SdkError::Crypto)?;
-            outbound.insert(*conv, (group, rec.shared_with.clone()));
-        }
-        let mut inbound = HashMap::new();
-        for (id, rec) in &st.inbound {
-            let group = InboundGroup::from_pickle(&rec.pickle, pk).map_err(SdkError::Crypto)?;
-            inbound.insert(id.clone(), (group, rec.clone()));
-        }
+        let live = super::Live::from_state(&st, self.key.as_pickle_key())?;
         self.client.set_tokens(Some(st.tokens.clone()));
-        self.account = account;
-        self.identity = identity;
-        self.sessions = sessions;
-        self.outbound = outbound;
-        self.inbound = inbound;
+        self.account = live.account;
+        self.identity = live.identity;
+        self.sessions = live.sessions;
+        self.outbound = live.outbound;
+        self.inbound = live.inbound;
         self.state = st;
         Ok(())
     }

@@ -222,31 +222,7 @@ impl Messenger {
         let info = state::read_info(dir)?;
         let key = state::derive_key(&info, passphrase)?;
         let st = state::load(dir, &key)?;
-        let pk = key.as_pickle_key();
-        let account = DeviceAccount::from_pickle(&st.account, pk).map_err(SdkError::Crypto)?;
-        let identity = match &st.identity {
-            Some(secret) => Some(identity_from_b64(secret)?),
-            None => None,
-        };
-        let mut sessions = HashMap::new();
-        for (curve, pickles) in &st.olm {
-            let list = pickles
-                .iter()
-                .map(|p| OlmSession::from_pickle(p, pk))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(SdkError::Crypto)?;
-            sessions.insert(curve.clone(), list);
-        }
-        let mut outbound = HashMap::new();
-        for (conv, rec) in &st.outbound {
-            let group = OutboundGroup::from_pickle(&rec.pickle, pk).map_err(SdkError::Crypto)?;
-            outbound.insert(*conv, (group, rec.shared_with.clone()));
-        }
-        let mut inbound = HashMap::new();
-        for (id, rec) in &st.inbound {
-            let group = InboundGroup::from_pickle(&rec.pickle, pk).map_err(SdkError::Crypto)?;
-            inbound.insert(id.clone(), (group, rec.clone()));
-        }
+        let live = Live::from_state(&st, key.as_pickle_key())?;
         let mut client = Client::new(&info.server);
         client.set_tokens(Some(st.tokens.clone()));
         Ok(Self {
@@ -254,11 +230,11 @@ impl Messenger {
             dir: dir.to_path_buf(),
             key,
             info,
-            identity,
-            account,
-            sessions,
-            outbound,
-            inbound,
+            identity: live.identity,
+            account: live.account,
+            sessions: live.sessions,
+            outbound: live.outbound,
+            inbound: live.inbound,
             state: st,
             policy: RotationPolicy {
                 max_messages: 100,
@@ -401,4 +377,50 @@ pub(crate) fn identity_from_b64(secret: &str) -> Result<UserIdentity> {
         .try_into()
         .map_err(|_| SdkError::State("bad identity secret length".into()))?;
     Ok(UserIdentity::from_secret_bytes(arr))
+}
+
+/// The live (unpickled) objects of a sealed state.
+pub(crate) struct Live {
+    pub account: DeviceAccount,
+    pub identity: Option<UserIdentity>,
+    pub sessions: HashMap<String, Vec<OlmSession>>,
+    pub outbound: HashMap<ConversationId, (OutboundGroup, Vec<DeviceId>)>,
+    pub inbound: HashMap<String, (InboundGroup, state::InboundRecord)>,
+}
+
+impl Live {
+    /// Unpickles everything in `st` with the pickle key `pk`.
+    pub(crate) fn from_state(st: &State, pk: &[u8; 32]) -> Result<Self> {
+        let account = DeviceAccount::from_pickle(&st.account, pk).map_err(SdkError::Crypto)?;
+        let identity = match &st.identity {
+            Some(secret) => Some(identity_from_b64(secret)?),
+            None => None,
+        };
+        let mut sessions = HashMap::new();
+        for (curve, pickles) in &st.olm {
+            let list = pickles
+                .iter()
+                .map(|p| OlmSession::from_pickle(p, pk))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(SdkError::Crypto)?;
+            sessions.insert(curve.clone(), list);
+        }
+        let mut outbound = HashMap::new();
+        for (conv, rec) in &st.outbound {
+            let group = OutboundGroup::from_pickle(&rec.pickle, pk).map_err(SdkError::Crypto)?;
+            outbound.insert(*conv, (group, rec.shared_with.clone()));
+        }
+        let mut inbound = HashMap::new();
+        for (id, rec) in &st.inbound {
+            let group = InboundGroup::from_pickle(&rec.pickle, pk).map_err(SdkError::Crypto)?;
+            inbound.insert(id.clone(), (group, rec.clone()));
+        }
+        Ok(Self {
+            account,
+            identity,
+            sessions,
+            outbound,
+            inbound,
+        })
+    }
 }

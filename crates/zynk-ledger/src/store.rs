@@ -420,6 +420,15 @@ impl Ledger {
         Ok((rec.index, proof))
     }
 
+    /// The inclusion proof of leaf `index` in the tree of `size`.
+    pub fn inclusion_proof_at(&mut self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        let mut nodes = DbNodes {
+            db: &mut self.db,
+            size: self.size,
+        };
+        Ok(merkle::inclusion_proof(&mut nodes, index, size)?)
+    }
+
     /// The consistency proof between two log sizes.
     pub fn consistency_proof(
         &mut self,

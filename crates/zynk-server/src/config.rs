@@ -38,6 +38,15 @@ pub struct Config {
     pub max_group_members: u32,
     /// Seconds between message lifecycle runs (one instance at a time).
     pub lifecycle_interval_secs: u64,
+    /// The ledger signing key: base64 of a 32-byte Ed25519 secret. Absent: one
+    /// is generated into `{data_dir}/ledger.key` on first start.
+    pub ledger_key: Option<String>,
+    /// The ledger key name, the origin of its signed checkpoints.
+    pub ledger_origin: String,
+    /// Milliseconds between ledger writer runs (one block at most per run).
+    pub ledger_interval_ms: u64,
+    /// Most transactions sealed into one block.
+    pub ledger_max_block_txs: u32,
     /// Days an undelivered message, and a soft-deleted one, is kept.
     pub undelivered_retention_days: u32,
     pub deleted_retention_days: u32,
@@ -120,6 +129,10 @@ impl Default for Config {
             ratelimit_api_per_hour: 36_000,
             max_group_members: 256,
             lifecycle_interval_secs: 60,
+            ledger_key: None,
+            ledger_origin: "zynk".into(),
+            ledger_interval_ms: 1000,
+            ledger_max_block_txs: 1000,
             undelivered_retention_days: 30,
             deleted_retention_days: 30,
             maintenance_interval_secs: 3600,
@@ -179,6 +192,13 @@ impl std::fmt::Debug for Config {
             .field("ratelimit_api_per_hour", &self.ratelimit_api_per_hour)
             .field("max_group_members", &self.max_group_members)
             .field("lifecycle_interval_secs", &self.lifecycle_interval_secs)
+            .field(
+                "ledger_key",
+                &self.ledger_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("ledger_origin", &self.ledger_origin)
+            .field("ledger_interval_ms", &self.ledger_interval_ms)
+            .field("ledger_max_block_txs", &self.ledger_max_block_txs)
             .field(
                 "undelivered_retention_days",
                 &self.undelivered_retention_days,
@@ -279,6 +299,10 @@ const KEYS: &[(&str, Kind)] = &[
     ("ratelimit_api_per_hour", Kind::Int),
     ("max_group_members", Kind::Int),
     ("lifecycle_interval_secs", Kind::Int),
+    ("ledger_key", Kind::OptStr),
+    ("ledger_origin", Kind::Str),
+    ("ledger_interval_ms", Kind::Int),
+    ("ledger_max_block_txs", Kind::Int),
     ("undelivered_retention_days", Kind::Int),
     ("deleted_retention_days", Kind::Int),
     ("maintenance_interval_secs", Kind::Int),
@@ -453,6 +477,7 @@ impl Config {
         if self.lifecycle_interval_secs == 0 {
             return fail("lifecycle_interval_secs", "must be at least 1");
         }
+        self.validate_ledger()?;
         if self.undelivered_retention_days == 0 || self.deleted_retention_days == 0 {
             return fail(
                 "undelivered_retention_days",
@@ -526,6 +551,31 @@ impl Config {
         self.validate_push()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return fail("log", "not a valid tracing filter");
+        }
+        Ok(())
+    }
+
+    /// The ledger settings' checks (part of `validate`).
+    fn validate_ledger(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| {
+            Err(ConfigError(format!(
+                "{key} (ZYNK_{}): {why}",
+                key.to_uppercase()
+            )))
+        };
+        if let Some(key) = &self.ledger_key
+            && crate::ledger::decode_seed(key).is_none()
+        {
+            return fail("ledger_key", "must be base64 of 32 bytes");
+        }
+        if zynk_ledger::LedgerKey::from_seed(&self.ledger_origin, &[0; 32]).is_none() {
+            return fail("ledger_origin", "must be non-empty, without spaces or '+'");
+        }
+        if self.ledger_interval_ms < 10 {
+            return fail("ledger_interval_ms", "must be at least 10");
+        }
+        if self.ledger_max_block_txs == 0 {
+            return fail("ledger_max_block_txs", "must be at least 1");
         }
         Ok(())
     }
@@ -656,6 +706,17 @@ max_group_members = 256
 lifecycle_interval_secs = 60
 undelivered_retention_days = 30
 deleted_retention_days = 30
+
+# The ledger (identity registrations in a signed Merkle log, {data_dir}/ledger).
+# ledger_key: base64 of a 32-byte Ed25519 secret that signs its checkpoints;
+# absent, one is generated into {data_dir}/ledger.key on first start.
+# ledger_origin names the key (the checkpoint origin; no spaces or '+').
+# One instance at a time (lease ledger-writer) seals pending transactions into
+# a block every ledger_interval_ms, at most ledger_max_block_txs per block.
+# ledger_key = "…"
+ledger_origin = "zynk"
+ledger_interval_ms = 1000
+ledger_max_block_txs = 1000
 
 # Seconds between maintenance runs (partitions, expired sessions, presence).
 maintenance_interval_secs = 3600

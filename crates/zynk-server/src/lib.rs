@@ -15,6 +15,7 @@
 //! - `maintenance` — periodic housekeeping.
 //! - `files_jobs`  — expired files and orphaned objects (§8.2).
 //! - `push/`       — push notifications to devices that are not connected.
+//! - `ledger/`     — the ledger thread, its key, and the block writer.
 //!
 //! Architecture invariants: only this crate knows HTTP status codes; handlers
 //! hold no SQL and call one `ops` function; secrets never reach logs.
@@ -26,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod files_jobs;
 pub mod http;
+pub mod ledger;
 pub mod lifecycle;
 pub mod maintenance;
 pub mod ops;
@@ -57,6 +59,7 @@ pub async fn serve(
         tokio::spawn(ops::calls::run_forever(state.clone())),
         tokio::spawn(lifecycle::heartbeat(state.clone())),
         tokio::spawn(realtime::fanout::dispatch(state.clone())),
+        tokio::spawn(ledger::writer::run_forever(state.clone())),
     ];
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)

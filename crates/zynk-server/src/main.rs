@@ -30,6 +30,16 @@ enum Command {
     Migrate,
     /// Print the default configuration, commented.
     Config,
+    /// Ledger tools.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Re-check the whole ledger in {data_dir}/ledger (blocks, signatures,
+    /// Merkle tree, identity state); exit 1 naming the bad key on failure.
+    Verify,
 }
 
 #[tokio::main]
@@ -48,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     tracing::debug!(config = ?config, "configuration");
     match cli.command {
+        Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(&config),
         Some(Command::Migrate) => {
             AppState::build(config).await?;
             tracing::info!("migrations applied");
@@ -60,6 +71,29 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             tracing::info!(addr = %listener.local_addr()?, realtime = state.realtime.backend(), "zynkd listening");
             zynk_server::serve(state, listener, shutdown_signal()).await
+        }
+    }
+}
+
+/// `zynkd ledger verify`. Stop the writer first: LevelDB admits one process.
+fn verify_ledger(config: &Config) -> anyhow::Result<()> {
+    let mut ledger = zynk_server::ledger::open_direct(config)?;
+    match ledger.verify() {
+        Ok(r) => {
+            println!(
+                "ledger ok: {} blocks, {} transactions, {} identities, {} anchor batches, {} nodes, root {}",
+                r.blocks,
+                r.transactions,
+                r.identities,
+                r.anchors,
+                r.nodes,
+                zynk_ledger::hex::encode(&r.root)
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("ledger verification FAILED: {e}");
+            std::process::exit(1);
         }
     }
 }

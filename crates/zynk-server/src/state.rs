@@ -18,6 +18,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::token::TokenKey;
 use crate::blobs::Blobs;
 use crate::config::{Config, redact_url};
+use crate::ledger::LedgerHandle;
 use crate::ops::committer::Committer;
 use crate::push::Pusher;
 use crate::realtime::hub::Hub;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub blobs: Blobs,
     /// Push notifications to devices that are not connected.
     pub pusher: Pusher,
+    /// The ledger (`{data_dir}/ledger`) on its own thread.
+    pub ledger: LedgerHandle,
     /// A random name of this instance (lease owner).
     pub instance: String,
     /// When each session was last recorded as used, so that `last_used_at`
@@ -83,6 +86,7 @@ impl AppState {
         let blobs = Blobs::from_config(&config).context("cannot open file storage")?;
         tracing::info!(kind = blobs.kind, "file storage ready");
         let pusher = Pusher::start(&config, store.clone()).context("cannot set up push senders")?;
+        let ledger = LedgerHandle::start(&config).context("cannot set up the ledger")?;
         Ok(Self {
             config: Arc::new(config),
             store,
@@ -93,6 +97,7 @@ impl AppState {
             committer,
             blobs,
             pusher,
+            ledger,
             instance: uuid::Uuid::new_v4().to_string(),
             touched: Arc::default(),
         })

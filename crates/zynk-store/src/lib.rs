@@ -20,6 +20,9 @@
 //!   transition rules in `calls_impl.rs`.
 //! - `push.rs` — the `PushStore` trait (devices with push tokens, removal
 //!   of invalid tokens); its SQL, methods and rows in `push_impl.rs`.
+//! - `ledger.rs` — the `LedgerStore` trait (the ledger writer's queue of
+//!   pending transactions, the `blockchain_identities` mirror); its SQL,
+//!   methods and rows in `ledger_impl.rs`.
 //! - `sqlite.rs`   — the embedded backend (default).
 //! - `postgres.rs` — the production backend (monthly `messages` partitions,
 //!   kept by `postgres/partitions.rs`).
@@ -40,11 +43,13 @@ pub mod calls;
 mod common;
 pub mod files;
 pub mod keys;
+pub mod ledger;
 pub mod messaging;
 pub mod push;
 pub use calls::*;
 pub use files::*;
 pub use keys::*;
+pub use ledger::*;
 pub use messaging::*;
 pub use push::*;
 mod calls_impl;
@@ -54,6 +59,7 @@ mod files_impl;
 mod files_queries;
 mod keys_impl;
 mod keys_queries;
+mod ledger_impl;
 mod msg_conversations;
 mod msg_delivery;
 mod msg_groups;
@@ -133,6 +139,9 @@ pub struct NewUser {
     pub username: String,
     pub password_hash: String,
     pub public_key: String,
+    /// The identity registration to queue for the ledger, in the same
+    /// transaction as the user.
+    pub ledger_tx: Option<NewLedgerTx>,
 }
 
 /// A row of `user_profiles`.
@@ -271,7 +280,7 @@ pub struct PartitionReport {
 /// to that user's rows, which is how authorization reaches the data.
 #[async_trait]
 pub trait Store:
-    MessagingStore + KeyStore + FileStore + CallStore + PushStore + Send + Sync + 'static
+    MessagingStore + KeyStore + FileStore + CallStore + PushStore + LedgerStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
     /// Applies this backend's migrations (idempotent).

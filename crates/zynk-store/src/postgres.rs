@@ -70,3 +70,4 @@ crate::keys_impl::impl_keys!(PgStore, sqlx::Postgres);
 crate::calls_impl::impl_calls!(PgStore, sqlx::Postgres);
 crate::files_impl::impl_files!(PgStore, sqlx::Postgres);
 crate::push_impl::impl_push!(PgStore, sqlx::Postgres);
+crate::ledger_impl::impl_ledger!(PgStore, sqlx::Postgres);

@@ -87,6 +87,18 @@ macro_rules! impl_store {
                     let device = DeviceRecord::try_from(row)?;
                     let session =
                         insert_session(&mut tx, user.id, device.id, &session, now).await?;
+                    if let Some(l) = &user.ledger_tx {
+                        sqlx::query($crate::ledger_impl::INSERT_TX)
+                            .bind(l.id)
+                            .bind(&l.hash)
+                            .bind(l.kind)
+                            .bind(&l.bytes)
+                            .bind(l.user_id.map(|u| u.0))
+                            .bind(l.gas_used)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     tx.commit().await?;
                     Ok((device, session))
                 }

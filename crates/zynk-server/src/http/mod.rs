@@ -7,6 +7,7 @@ mod calls;
 mod files;
 mod health;
 mod keys;
+mod ledger;
 mod messaging;
 mod ratelimit;
 mod ws;
@@ -100,6 +101,13 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::leave))
         .routes(routes!(calls::share_location, calls::stop_location))
         .routes(routes!(calls::list_locations))
+        .routes(routes!(ledger::key))
+        .routes(routes!(ledger::head))
+        .routes(routes!(ledger::block))
+        .routes(routes!(ledger::transaction))
+        .routes(routes!(ledger::inclusion))
+        .routes(routes!(ledger::consistency))
+        .routes(routes!(ledger::did))
         .routes(routes!(ws::websocket))
         .routes(routes!(health::openapi_json))
 }

@@ -51,11 +51,14 @@ pub async fn register(state: &AppState, body: Register) -> ApiResult<AuthTokens>
         .map_err(ApiError::internal)?;
     let now = Utc::now();
     let minted = mint(state, SessionId::new(), now);
+    let id = UserId::new();
+    let ledger_tx = crate::ops::ledger::registration(id, &body.identity_key, now)?;
     let user = NewUser {
-        id: UserId::new(),
+        id,
         username,
         password_hash,
         public_key: body.identity_key,
+        ledger_tx: Some(ledger_tx),
     };
     let (_device, session) = state
         .store

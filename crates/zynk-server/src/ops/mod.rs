@@ -11,6 +11,7 @@ pub mod devices;
 pub mod files;
 pub mod groups;
 pub mod keys;
+pub mod ledger;
 pub mod location;
 pub mod messages;
 pub mod profiles;

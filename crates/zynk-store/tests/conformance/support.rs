@@ -277,6 +277,7 @@ pub fn new_user(name: &str) -> NewUser {
         username: name.to_owned(),
         password_hash: "$pbkdf2-sha256$i=600000$c2FsdA$aGFzaA".to_owned(),
         public_key: format!("key-of-{name}"),
+        ledger_tx: None,
     }
 }
 

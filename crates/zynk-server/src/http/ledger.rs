@@ -1,0 +1,104 @@
+//! `/v1/ledger/*` and `/v1/did/{did}`: the public, unauthenticated reads of
+//! the ledger (see `ops::ledger`).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use zynk_proto::Problem;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+use crate::ops;
+use crate::ops::ledger::{BlockView, LedgerKeyView, ProofView, TxView};
+use crate::state::AppState;
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request("bad-query", e.body_text()))
+}
+
+/// The ledger public key (Ed25519) and its name, the checkpoints' origin.
+#[utoipa::path(get, path = "/v1/ledger/key", tag = "ledger", responses((status = 200, body = LedgerKeyView)))]
+pub async fn key(State(state): State<AppState>) -> Json<LedgerKeyView> {
+    Json(ops::ledger::key(&state).await)
+}
+
+/// The latest block with its signed checkpoint.
+#[utoipa::path(get, path = "/v1/ledger/head", tag = "ledger", responses(
+    (status = 200, body = BlockView), (status = 404, description = "no block yet", body = Problem),
+    (status = 503, description = "the ledger is open in another instance", body = Problem)))]
+pub async fn head(State(state): State<AppState>) -> ApiResult<Json<BlockView>> {
+    Ok(Json(ops::ledger::head(&state).await?))
+}
+
+/// A block by number.
+#[utoipa::path(get, path = "/v1/ledger/blocks/{n}", tag = "ledger", params(("n" = u64, Path)),
+    responses((status = 200, body = BlockView), (status = 404, body = Problem)))]
+pub async fn block(
+    State(state): State<AppState>,
+    ApiPath(n): ApiPath<u64>,
+) -> ApiResult<Json<BlockView>> {
+    Ok(Json(ops::ledger::block(&state, n).await?))
+}
+
+/// A transaction by hash (`0x` + 64 hex digits).
+#[utoipa::path(get, path = "/v1/ledger/tx/{hash}", tag = "ledger", params(("hash" = String, Path)),
+    responses((status = 200, body = TxView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn transaction(
+    State(state): State<AppState>,
+    ApiPath(hash): ApiPath<String>,
+) -> ApiResult<Json<TxView>> {
+    Ok(Json(ops::ledger::transaction(&state, &hash).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct InclusionQuery {
+    /// Leaf index.
+    index: u64,
+    /// Tree size (at most the log size).
+    size: u64,
+}
+
+/// Inclusion proof of leaf `index` in the tree of `size` leaves.
+#[utoipa::path(get, path = "/v1/ledger/proof/inclusion", tag = "ledger", params(InclusionQuery),
+    responses((status = 200, body = ProofView), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub async fn inclusion(
+    State(state): State<AppState>,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
+) -> ApiResult<Json<ProofView>> {
+    let q = query(q)?;
+    Ok(Json(ops::ledger::inclusion(&state, q.index, q.size).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ConsistencyQuery {
+    /// Old tree size.
+    from: u64,
+    /// New tree size (at most the log size).
+    to: u64,
+}
+
+/// Consistency proof between the trees of `from` and `to` leaves.
+#[utoipa::path(get, path = "/v1/ledger/proof/consistency", tag = "ledger", params(ConsistencyQuery),
+    responses((status = 200, body = ProofView), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub async fn consistency(
+    State(state): State<AppState>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> ApiResult<Json<ProofView>> {
+    let q = query(q)?;
+    Ok(Json(ops::ledger::consistency(&state, q.from, q.to).await?))
+}
+
+/// A W3C DID document (`didDocument`, `didDocumentMetadata`) with
+/// `ledgerProof`: the inclusion proof of its latest transaction and the
+/// signed block that holds it.
+#[utoipa::path(get, path = "/v1/did/{did}", tag = "ledger", params(("did" = String, Path)),
+    responses((status = 200, description = "DID resolution result", body = Object),
+    (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn did(
+    State(state): State<AppState>,
+    ApiPath(did): ApiPath<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(ops::ledger::did_document(&state, did).await?))
+}

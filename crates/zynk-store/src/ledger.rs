@@ -1,0 +1,100 @@
+//! The SQL side of the ledger (data model §3): the writer's queue of pending
+//! transactions in `blockchain_transactions` and the `blockchain_identities`
+//! mirror. `Store` requires `LedgerStore`, so `Arc<dyn Store>` offers it.
+//!
+//! The LevelDB log (crate `zynk-ledger`) is the record; these rows are its
+//! queryable cache. Its SQL, methods and rows are in the `impl_ledger!` macro
+//! of `ledger_impl.rs` that each backend expands.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use zynk_proto::UserId;
+
+use crate::Result;
+
+/// A transaction to queue for the ledger (status `pending`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLedgerTx {
+    pub id: Uuid,
+    /// `0x` + 64 lowercase hex: SHA-256 of `bytes`.
+    pub hash: String,
+    /// `identity_registration`, `identity_key_rotation`, …
+    pub kind: &'static str,
+    /// The encoded transaction, exactly what the log hashes.
+    pub bytes: Vec<u8>,
+    pub user_id: Option<UserId>,
+    /// Deterministic cost of the transaction (`gas_used`).
+    pub gas_used: i64,
+}
+
+/// A row of `blockchain_transactions`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerTxRecord {
+    pub id: Uuid,
+    pub hash: String,
+    pub kind: String,
+    /// `pending`, `confirmed` or `failed`.
+    pub status: String,
+    pub bytes: Option<Vec<u8>>,
+    pub user_id: Option<UserId>,
+    pub block_number: Option<i64>,
+    pub block_hash: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// A transaction sealed into a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmedTx {
+    pub hash: String,
+    pub block_number: i64,
+    /// Lowercase hex of the block hash.
+    pub block_hash: String,
+}
+
+/// A registration sealed into a block, mirrored into `blockchain_identities`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityMirror {
+    pub did: String,
+    pub user_id: UserId,
+    /// Base64 of the identity key.
+    pub public_key: String,
+    pub hash: String,
+    pub block_number: i64,
+}
+
+/// A row of `blockchain_identities`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityRecord {
+    pub did: String,
+    pub user_id: UserId,
+    pub public_key: String,
+    pub trust_score: i32,
+    pub transaction_hash: Option<String>,
+    pub block_number: Option<i64>,
+    pub registered_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Queues a transaction (status `pending`).
+    async fn insert_ledger_tx(&self, tx: &NewLedgerTx, now: DateTime<Utc>) -> Result<()>;
+    /// Up to `limit` pending transactions, oldest first.
+    async fn pending_ledger_txs(&self, limit: u32) -> Result<Vec<LedgerTxRecord>>;
+    /// Marks `txs` confirmed (only those still pending) and upserts
+    /// `identities` (skipping users deleted meanwhile), in one transaction.
+    async fn confirm_ledger_txs(
+        &self,
+        txs: &[ConfirmedTx],
+        identities: &[IdentityMirror],
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Marks a pending transaction failed with `reason`.
+    async fn fail_ledger_tx(&self, hash: &str, reason: &str) -> Result<()>;
+    /// A transaction by hash.
+    async fn ledger_tx(&self, hash: &str) -> Result<Option<LedgerTxRecord>>;
+    /// The mirrored identity of a DID.
+    async fn ledger_identity(&self, did: &str) -> Result<Option<IdentityRecord>>;
+}

@@ -358,7 +358,13 @@ async fn uploads_only_for_the_calling_device(b: Backend) {
     refused(bob.client.upload_keys(&upload).await, 403, "forbidden");
     for d in bob.client.user_devices(uid(&alice.client)).await.unwrap() {
         assert_eq!(d.keys, None, "nothing stored");
+        assert_eq!(d.name, "", "device names are for their owner only");
     }
+    let own = alice.client.user_devices(uid(&alice.client)).await.unwrap();
+    assert!(
+        own.iter().all(|d| !d.name.is_empty()),
+        "the owner sees the names"
+    );
     server.stop().await;
 }
 
@@ -380,7 +386,7 @@ async fn unsigned_devices_reach_only_their_own_user(b: Backend) {
     let unsigned = listed.iter().find(|d| d.device_id == laptop_id).unwrap();
     assert!(unsigned.keys.is_some());
     assert!(!unsigned.verified, "present but not verified");
-    assert_eq!(unsigned.name, "laptop");
+    assert_eq!(unsigned.name, "", "other users do not see device names");
 
     let theirs = bob.client.claim_keys(&claim(a)).await.unwrap();
     assert_eq!(

@@ -26,15 +26,16 @@ pub async fn upload_keys(
 }
 
 /// A user's devices with their keys; `verified` when signed by the user identity key.
+/// Device names are shown to their owner only.
 #[utoipa::path(get, path = "/v1/users/{id}/devices", tag = "keys", security(("bearer" = [])),
     params(("id" = UserId, Path)), responses(
     (status = 200, body = Vec<UserDevice>), (status = 404, body = Problem)))]
 pub async fn user_devices(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<Vec<UserDevice>>> {
-    Ok(Json(ops::keys::user_devices(&state, id).await?))
+    Ok(Json(ops::keys::user_devices(&state, &auth, id).await?))
 }
 
 /// Claim one one-time key (or the fallback key) per device of a user:

@@ -187,8 +187,9 @@ async fn stored_signing_key(state: &AppState, auth: &Auth) -> ApiResult<Verifyin
     ed25519_key("device_keys.ed25519", &keys.ed25519)
 }
 
-/// `GET /v1/users/{id}/devices`: any authenticated user may list them.
-pub async fn user_devices(state: &AppState, id: UserId) -> ApiResult<Vec<UserDevice>> {
+/// `GET /v1/users/{id}/devices`: any authenticated user may list them (to
+/// encrypt to them); the human-readable device names only their owner sees.
+pub async fn user_devices(state: &AppState, auth: &Auth, id: UserId) -> ApiResult<Vec<UserDevice>> {
     require_user(state, id).await?;
     let devices = state.store.device_keys_of(id).await?;
     Ok(devices
@@ -197,7 +198,11 @@ pub async fn user_devices(state: &AppState, id: UserId) -> ApiResult<Vec<UserDev
             let keys = keys.map(wire_keys);
             UserDevice {
                 device_id: device.id,
-                name: device.name,
+                name: if auth.user_id == id {
+                    device.name
+                } else {
+                    String::new()
+                },
                 // Only verified signatures are stored.
                 verified: keys.as_ref().is_some_and(|k| k.signature.is_some()),
                 keys,

@@ -108,6 +108,9 @@ pub enum Command {
     },
     /// Delete a message (yours, or any as a group admin).
     Delete { message_id: String },
+    /// Check offline that a message's ciphertext is anchored in the ledger:
+    /// recomputes its hash, fetches the proof and verifies it.
+    Verify { message_id: String },
     /// Mark a conversation read up to now.
     Read {
         /// `@user`, a group name or a conversation id.

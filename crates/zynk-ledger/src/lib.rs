@@ -41,7 +41,10 @@ pub mod verify;
 /// A SHA-256 hash.
 pub type Hash = [u8; 32];
 
-pub use anchor::{AnchorBatch, anchor_batch, message_commitment};
+pub use anchor::{
+    AnchorBatch, MessageProof, MessageProofError, anchor_batch, message_commitment,
+    verify_message_proof,
+};
 pub use audit::{AuditError, Report};
 pub use block::{Block, Checkpoint, CheckpointError, LedgerKey, verify_checkpoint};
 pub use store::{IdentityState, Ledger, LedgerError, TxRecord};

@@ -132,6 +132,13 @@ impl Client {
         self.call_json(Method::POST, &path, Some(body)).await
     }
 
+    /// `GET /v1/messages/{id}/proof`: the message's anchor proof bundle, as
+    /// JSON; verify it offline with `zynk_ledger::verify_message_proof`.
+    pub async fn message_proof(&self, id: MessageId) -> Result<serde_json::Value> {
+        let path = format!("/v1/messages/{id}/proof");
+        self.call_json::<(), _>(Method::GET, &path, None).await
+    }
+
     /// One page of history, newest first; pass the page's `next_before` as
     /// `before` for the next one.
     pub async fn messages(

@@ -308,6 +308,7 @@ async fn probes_and_openapi(b: Backend) {
         ("get", "/v1/ledger/tx/{hash}"),
         ("get", "/v1/ledger/proof/inclusion"),
         ("get", "/v1/ledger/proof/consistency"),
+        ("get", "/v1/messages/{id}/proof"),
         ("get", "/v1/did/{did}"),
         ("get", "/v1/ws"),
         ("get", "/v1/openapi.json"),

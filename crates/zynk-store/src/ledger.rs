@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use zynk_proto::UserId;
+use zynk_proto::{MessageId, UserId};
 
 use crate::Result;
 
@@ -77,6 +77,35 @@ pub struct IdentityRecord {
     pub registered_at: Option<DateTime<Utc>>,
 }
 
+/// A message not anchored yet: id, `created_at`, content hash (hex).
+pub type UnanchoredMessage = (MessageId, DateTime<Utc>, String);
+
+/// A row of `message_anchors`: one `message_anchor` transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchorRecord {
+    pub id: Uuid,
+    /// The batch tree's root, lowercase hex (unique).
+    pub merkle_root: String,
+    pub message_count: i32,
+    /// `0x` + hex of the `message_anchor` transaction.
+    pub transaction_hash: String,
+    pub block_number: i64,
+    pub anchored_at: DateTime<Utc>,
+}
+
+/// A row of `message_merkle_proofs`: a message's place in an anchor batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageProofRecord {
+    pub message_id: MessageId,
+    pub message_created_at: DateTime<Utc>,
+    /// The ciphertext hash that was anchored, lowercase hex.
+    pub content_hash: String,
+    /// Leaf index in the batch tree.
+    pub leaf_index: i64,
+    /// Sibling hashes (RFC 9162 inclusion proof in the batch), lowercase hex.
+    pub proof: Vec<String>,
+}
+
 #[async_trait]
 pub trait LedgerStore: Send + Sync {
     /// Queues a transaction (status `pending`).
@@ -97,4 +126,20 @@ pub trait LedgerStore: Send + Sync {
     async fn ledger_tx(&self, hash: &str) -> Result<Option<LedgerTxRecord>>;
     /// The mirrored identity of a DID.
     async fn ledger_identity(&self, did: &str) -> Result<Option<IdentityRecord>>;
+    /// Up to `limit` messages without a `message_merkle_proofs` row, oldest
+    /// first (`created_at`, then id); deleted messages are left out.
+    async fn unanchored_messages(&self, limit: u32) -> Result<Vec<UnanchoredMessage>>;
+    /// Records an anchor and its messages' proofs in one transaction. A
+    /// message purged meanwhile is skipped; a `merkle_root` already recorded
+    /// is `Conflict("merkle_root")` and changes nothing.
+    async fn record_anchor(
+        &self,
+        anchor: &AnchorRecord,
+        proofs: &[MessageProofRecord],
+    ) -> Result<()>;
+    /// A message's proof row and its anchor, if it is anchored.
+    async fn message_proof(
+        &self,
+        message_id: MessageId,
+    ) -> Result<Option<(MessageProofRecord, AnchorRecord)>>;
 }

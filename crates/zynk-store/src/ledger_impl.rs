@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use zynk_proto::UserId;
 
-use crate::{IdentityRecord, LedgerTxRecord};
+use sqlx::types::Json;
+use zynk_proto::MessageId;
+
+use crate::{AnchorRecord, IdentityRecord, LedgerTxRecord, MessageProofRecord, StoreError};
 
 /// id, hash, type, bytes, user id, gas, now.
 pub(crate) const INSERT_TX: &str = "INSERT INTO blockchain_transactions \
@@ -49,6 +52,86 @@ pub(crate) const UPSERT_IDENTITY: &str = "INSERT INTO blockchain_identities \
 pub(crate) const IDENTITY: &str = "SELECT did, user_id, public_key, trust_score, \
      transaction_hash, block_number, blockchain_registered_at \
      FROM blockchain_identities WHERE did = $1";
+
+/// limit. Oldest first, so that a retry after a crash picks the same batch.
+pub(crate) const UNANCHORED: &str = "SELECT m.id, m.created_at, m.content_hash FROM messages m \
+     WHERE m.deleted_at IS NULL AND NOT EXISTS \
+     (SELECT 1 FROM message_merkle_proofs p WHERE p.message_id = m.id) \
+     ORDER BY m.created_at, m.id LIMIT $1";
+
+/// id, merkle root, count, tx hash, block number, anchored at.
+pub(crate) const INSERT_ANCHOR: &str = "INSERT INTO message_anchors \
+     (id, merkle_root, message_count, transaction_hash, block_number, anchored_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// message id, created at, content hash, anchor id, proof, leaf index, now.
+/// Skips a message purged meanwhile and keeps an existing proof.
+pub(crate) const INSERT_PROOF: &str = "INSERT INTO message_merkle_proofs \
+     (message_id, message_created_at, content_hash, merkle_root_id, proof, leaf_index, created_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM messages WHERE id = $1) \
+     ON CONFLICT (message_id) DO NOTHING";
+
+/// message id.
+pub(crate) const MESSAGE_PROOF: &str = "SELECT p.message_id, p.message_created_at, \
+     p.content_hash, p.leaf_index, p.proof, a.id, a.merkle_root, a.message_count, \
+     a.transaction_hash, a.block_number, a.anchored_at \
+     FROM message_merkle_proofs p JOIN message_anchors a ON a.id = p.merkle_root_id \
+     WHERE p.message_id = $1";
+
+/// A unique violation in `record_anchor` can only be the merkle root (or the
+/// anchor id, equally a duplicate anchor).
+pub(crate) fn anchor_conflict(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict("merkle_root");
+    }
+    StoreError::Backend(err)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UnanchoredRow {
+    pub(crate) id: Uuid,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) content_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProofRow {
+    message_id: Uuid,
+    message_created_at: DateTime<Utc>,
+    content_hash: String,
+    leaf_index: i64,
+    proof: Json<Vec<String>>,
+    id: Uuid,
+    merkle_root: String,
+    message_count: i32,
+    transaction_hash: Option<String>,
+    block_number: Option<i64>,
+    anchored_at: DateTime<Utc>,
+}
+
+impl From<ProofRow> for (MessageProofRecord, AnchorRecord) {
+    fn from(r: ProofRow) -> Self {
+        (
+            MessageProofRecord {
+                message_id: MessageId(r.message_id),
+                message_created_at: r.message_created_at,
+                content_hash: r.content_hash,
+                leaf_index: r.leaf_index,
+                proof: r.proof.0,
+            },
+            AnchorRecord {
+                id: r.id,
+                merkle_root: r.merkle_root,
+                message_count: r.message_count,
+                transaction_hash: r.transaction_hash.unwrap_or_default(),
+                block_number: r.block_number.unwrap_or_default(),
+                anchored_at: r.anchored_at,
+            },
+        )
+    }
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TxRow {
@@ -115,15 +198,18 @@ macro_rules! impl_ledger {
             use chrono::{DateTime, Utc};
 
             use super::$store;
+            use sqlx::types::Json;
             use $crate::common::micros;
             use $crate::ledger_impl::{
-                CONFIRM_TX, FAIL_TX, IDENTITY, INSERT_TX, IdentityRow, TxRow, UPSERT_IDENTITY,
-                pending_txs, tx_by_hash,
+                CONFIRM_TX, FAIL_TX, IDENTITY, INSERT_ANCHOR, INSERT_PROOF, INSERT_TX, IdentityRow,
+                MESSAGE_PROOF, ProofRow, TxRow, UNANCHORED, UPSERT_IDENTITY, UnanchoredRow,
+                anchor_conflict, pending_txs, tx_by_hash,
             };
             use $crate::{
-                ConfirmedTx, IdentityMirror, IdentityRecord, LedgerStore, LedgerTxRecord,
-                NewLedgerTx, Result,
+                AnchorRecord, ConfirmedTx, IdentityMirror, IdentityRecord, LedgerStore,
+                LedgerTxRecord, MessageProofRecord, NewLedgerTx, Result, UnanchoredMessage,
             };
+            use zynk_proto::MessageId;
 
             #[async_trait::async_trait]
             impl LedgerStore for $store {
@@ -208,6 +294,61 @@ macro_rules! impl_ledger {
                         .fetch_optional(self.reader())
                         .await?;
                     Ok(row.map(IdentityRecord::from))
+                }
+
+                async fn unanchored_messages(&self, limit: u32) -> Result<Vec<UnanchoredMessage>> {
+                    let rows: Vec<UnanchoredRow> = sqlx::query_as(UNANCHORED)
+                        .bind(i64::from(limit))
+                        .fetch_all(self.writer())
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| (MessageId(r.id), r.created_at, r.content_hash))
+                        .collect())
+                }
+
+                async fn record_anchor(
+                    &self,
+                    anchor: &AnchorRecord,
+                    proofs: &[MessageProofRecord],
+                ) -> Result<()> {
+                    let now = micros(anchor.anchored_at);
+                    let mut db = self.begin_write().await?;
+                    sqlx::query(INSERT_ANCHOR)
+                        .bind(anchor.id)
+                        .bind(&anchor.merkle_root)
+                        .bind(anchor.message_count)
+                        .bind(&anchor.transaction_hash)
+                        .bind(anchor.block_number)
+                        .bind(now)
+                        .execute(&mut *db)
+                        .await
+                        .map_err(anchor_conflict)?;
+                    for p in proofs {
+                        sqlx::query(INSERT_PROOF)
+                            .bind(p.message_id.0)
+                            .bind(micros(p.message_created_at))
+                            .bind(&p.content_hash)
+                            .bind(anchor.id)
+                            .bind(Json(&p.proof))
+                            .bind(p.leaf_index)
+                            .bind(now)
+                            .execute(&mut *db)
+                            .await?;
+                    }
+                    db.commit().await?;
+                    Ok(())
+                }
+
+                async fn message_proof(
+                    &self,
+                    message_id: MessageId,
+                ) -> Result<Option<(MessageProofRecord, AnchorRecord)>> {
+                    let row: Option<ProofRow> = sqlx::query_as(MESSAGE_PROOF)
+                        .bind(message_id.0)
+                        .fetch_optional(self.reader())
+                        .await?;
+                    Ok(row.map(Into::into))
                 }
             }
         }

@@ -1,7 +1,8 @@
 //! The commands, grouped: `account` (register, login, logout, whoami,
 //! devices), `messages` (send, history, conversations, react, edit,
 //! delete, read), `listen`, `groups`, `trust` (safety numbers), `files`
-//! (send-file, download), `calls` (call, calls), `location`.
+//! (send-file, download), `calls` (call, calls), `location`, `verify`
+//! (a message's ledger anchor).
 
 mod account;
 mod calls;
@@ -11,6 +12,7 @@ mod listen;
 mod location;
 mod messages;
 mod trust;
+mod verify;
 
 use anyhow::Result;
 
@@ -42,6 +44,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => messages::react(&ctx, &message_id, &emoji, remove).await,
         Command::Edit { message_id, text } => messages::edit(&ctx, &message_id, text).await,
         Command::Delete { message_id } => messages::delete(&ctx, &message_id).await,
+        Command::Verify { message_id } => verify::verify(&ctx, &message_id).await,
         Command::Read { conversation } => messages::read(&ctx, &conversation).await,
         Command::SendFile { to, path } => files::send_file(&ctx, &to, &path).await,
         Command::Download {

@@ -32,6 +32,7 @@ impl std::fmt::Debug for Config {
             .field("ledger_origin", &self.ledger_origin)
             .field("ledger_interval_ms", &self.ledger_interval_ms)
             .field("ledger_max_block_txs", &self.ledger_max_block_txs)
+            .field("ledger_anchor_batch", &self.ledger_anchor_batch)
             .field(
                 "undelivered_retention_days",
                 &self.undelivered_retention_days,

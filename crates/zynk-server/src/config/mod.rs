@@ -52,6 +52,8 @@ pub struct Config {
     pub ledger_interval_ms: u64,
     /// Most transactions sealed into one block.
     pub ledger_max_block_txs: u32,
+    /// Most messages anchored per writer run (one `message_anchor` batch).
+    pub ledger_anchor_batch: u32,
     /// Days an undelivered message, and a soft-deleted one, is kept.
     pub undelivered_retention_days: u32,
     pub deleted_retention_days: u32,
@@ -138,6 +140,7 @@ impl Default for Config {
             ledger_origin: "zynk".into(),
             ledger_interval_ms: 1000,
             ledger_max_block_txs: 1000,
+            ledger_anchor_batch: 10000,
             undelivered_retention_days: 30,
             deleted_retention_days: 30,
             maintenance_interval_secs: 3600,
@@ -219,6 +222,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("ledger_origin", Kind::Str),
     ("ledger_interval_ms", Kind::Int),
     ("ledger_max_block_txs", Kind::Int),
+    ("ledger_anchor_batch", Kind::Int),
     ("undelivered_retention_days", Kind::Int),
     ("deleted_retention_days", Kind::Int),
     ("maintenance_interval_secs", Kind::Int),

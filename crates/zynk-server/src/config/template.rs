@@ -63,10 +63,13 @@ deleted_retention_days = 30
 # ledger_origin names the key (the checkpoint origin; no spaces or '+').
 # One instance at a time (lease ledger-writer) seals pending transactions into
 # a block every ledger_interval_ms, at most ledger_max_block_txs per block.
+# In the same run it anchors up to ledger_anchor_batch new messages (one
+# message_anchor transaction committing to their ciphertext hashes).
 # ledger_key = "…"
 ledger_origin = "zynk"
 ledger_interval_ms = 1000
 ledger_max_block_txs = 1000
+ledger_anchor_batch = 10000
 
 # Seconds between maintenance runs (partitions, expired sessions, presence).
 maintenance_interval_secs = 3600

@@ -158,6 +158,9 @@ impl Config {
         if self.ledger_max_block_txs == 0 {
             return fail("ledger_max_block_txs", "must be at least 1");
         }
+        if self.ledger_anchor_batch == 0 || self.ledger_anchor_batch > 1_000_000 {
+            return fail("ledger_anchor_batch", "must be between 1 and 1000000");
+        }
         Ok(())
     }
 

@@ -5,11 +5,12 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use zynk_proto::Problem;
+use zynk_proto::{MessageId, Problem};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, Auth};
 use crate::ops;
+use crate::ops::anchors::MessageProofView;
 use crate::ops::ledger::{BlockView, LedgerKeyView, ProofView, TxView};
 use crate::state::AppState;
 
@@ -101,4 +102,23 @@ pub async fn did(
     ApiPath(did): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(ops::ledger::did_document(&state, did).await?))
+}
+
+/// A message's anchor proof (participants only): its leaf and path in the
+/// anchor batch, the `message_anchor` transaction, that transaction's
+/// inclusion proof in the log and the signed block. Verify offline with
+/// `zynk_ledger::verify_message_proof`.
+#[utoipa::path(get, path = "/v1/messages/{id}/proof", tag = "ledger", security(("bearer" = [])),
+    params(("id" = MessageId, Path)), responses(
+    (status = 200, body = MessageProofView), (status = 404, body = Problem),
+    (status = 409, description = "not anchored yet (`not-anchored`)", body = Problem),
+    (status = 503, description = "the ledger is open in another instance", body = Problem)))]
+pub async fn message_proof(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<MessageId>,
+) -> ApiResult<Json<MessageProofView>> {
+    Ok(Json(
+        ops::anchors::message_proof(&state, auth.user_id, id).await?,
+    ))
 }

@@ -108,6 +108,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::inclusion))
         .routes(routes!(ledger::consistency))
         .routes(routes!(ledger::did))
+        .routes(routes!(ledger::message_proof))
         .routes(routes!(ws::websocket))
         .routes(routes!(health::openapi_json))
 }

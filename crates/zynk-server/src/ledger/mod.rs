@@ -13,6 +13,7 @@
 //! (`flock`) admits one process at a time, so a second writer on the same
 //! directory cannot open it at all; a read that meets the lock answers 503.
 
+pub mod anchors;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,8 @@
 //! first, checks each against the ledger state, seals the valid ones into
 //! ONE block, then marks them confirmed (and mirrors registrations into
 //! `blockchain_identities`) and the invalid ones failed with a reason.
-//! Nothing pending: no block.
+//! Nothing pending: no block. Then, in the same run, new messages are
+//! anchored (see [`super::anchors`]), in a block of their own.
 //!
 //! Crash safety: the block is written first (atomically, by `zynk-ledger`),
 //! the SQL rows after. A transaction found already in the ledger is
@@ -105,6 +106,7 @@ pub async fn run_once(state: &AppState) -> bool {
             tracing::info!(block = ?outcome.block, txs = outcome.confirmed.len(), "ledger: block sealed");
         }
     }
+    super::anchors::anchor_once(state).await;
     true
 }
 

@@ -95,7 +95,7 @@ fn b64(h: &[u8]) -> String {
     STANDARD.encode(h)
 }
 
-fn block_view(b: &Block, origin: &str) -> BlockView {
+pub(crate) fn block_view(b: &Block, origin: &str) -> BlockView {
     BlockView {
         number: b.number,
         hash: zynk_ledger::hex::encode(&b.hash()),
@@ -121,7 +121,7 @@ fn tx_view(r: &TxRecord) -> TxView {
 }
 
 /// Runs a read on the ledger thread; maps its failures to problems.
-async fn read<R: Send + 'static>(
+pub(crate) async fn read<R: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut zynk_ledger::Ledger, &str) -> Result<ApiResult<R>, LedgerError> + Send + 'static,
 ) -> ApiResult<R> {

@@ -3,6 +3,7 @@
 //! realtime state, and returns wire types or an `ApiError`.
 
 pub mod accounts;
+pub mod anchors;
 pub mod calls;
 pub mod committer;
 pub mod conversations;

@@ -10,6 +10,7 @@
 mod support;
 
 mod accounts;
+mod anchors;
 mod calls;
 mod connect;
 mod conversations;

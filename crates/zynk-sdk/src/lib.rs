@@ -82,6 +82,10 @@ pub enum SdkError {
     /// The local profile cannot be read or written.
     #[error("local state: {0}")]
     State(String),
+    /// The public ledger contradicts itself or this client's view of it
+    /// (a bad signature, an inconsistent head, a key not on the ledger).
+    #[error("ledger: {0}")]
+    Ledger(String),
     /// This device has not been approved by an existing device of the user yet.
     #[error("this device is not approved yet: run `zynk devices approve` on an existing device")]
     NotApproved,

@@ -132,6 +132,11 @@ impl Client {
         self.call_json(Method::POST, &path, Some(body)).await
     }
 
+    /// A public ledger endpoint's JSON (`/v1/ledger/…`, `/v1/did/…`).
+    pub async fn ledger_raw(&self, path: &str) -> Result<serde_json::Value> {
+        self.call_json::<(), _>(Method::GET, path, None).await
+    }
+
     /// `GET /v1/messages/{id}/proof`: the message's anchor proof bundle, as
     /// JSON; verify it offline with `zynk_ledger::verify_message_proof`.
     pub async fn message_proof(&self, id: MessageId) -> Result<serde_json::Value> {

@@ -21,6 +21,7 @@ use zynk_store::{IdentityRecord, NewLedgerTx};
 backend_tests!(
     registrations_are_confirmed_and_dids_resolve,
     a_rejected_transaction_fails_with_a_reason,
+    a_sealed_trust_score_update_sets_the_score,
     two_instances_on_one_ledger_have_one_writer,
 );
 
@@ -264,6 +265,55 @@ async fn a_rejected_transaction_fails_with_a_reason(backend: Backend) {
     }
     assert_eq!(status, "failed");
     assert_eq!(get(&server, &format!("/v1/ledger/tx/{hash}")).await.0, 404);
+    server.stop().await;
+}
+
+/// A `trust_score_update` queued for a registered DID is sealed, and its
+/// `new_score` is mirrored into `blockchain_identities.trust_score`.
+async fn a_sealed_trust_score_update_sets_the_score(backend: Backend) {
+    let server = TestServer::start(backend, fast).await;
+    let (a, _) = user(&server).await;
+    let did = format!("did:zynk:{}", uid(&a).0);
+    assert_eq!(confirmed(&server, &did).await.trust_score, 50);
+    let tx = Transaction::TrustScoreUpdate {
+        did: did.clone(),
+        old_score: 50,
+        new_score: 55,
+        reason: zynk_ledger::TrustReason::VerifiedByCommunity,
+        commitment: [7; 32],
+        timestamp: 1,
+    };
+    let bytes = tx.encode().unwrap();
+    let hash = TxHash::of(&bytes).to_string();
+    let row = NewLedgerTx {
+        id: uuid::Uuid::new_v4(),
+        hash: hash.clone(),
+        kind: tx.type_name(),
+        bytes,
+        user_id: Some(uid(&a)),
+        gas_used: 0,
+    };
+    let store = &server.state.store;
+    store
+        .insert_ledger_tx(&row, chrono::Utc::now())
+        .await
+        .unwrap();
+    let mut score = 0;
+    for _ in 0..200 {
+        score = store
+            .ledger_identity(&did)
+            .await
+            .unwrap()
+            .unwrap()
+            .trust_score;
+        if score == 55 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(score, 55);
+    let r = store.ledger_tx(&hash).await.unwrap().unwrap();
+    assert_eq!(r.status, "confirmed");
     server.stop().await;
 }
 

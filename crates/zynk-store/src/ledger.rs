@@ -65,6 +65,16 @@ pub struct IdentityMirror {
     pub block_number: i64,
 }
 
+/// A sealed `trust_score_update`, mirrored into
+/// `blockchain_identities.trust_score` (an absolute value, so re-applying it
+/// after a crash is harmless).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustMirror {
+    pub did: String,
+    /// The new score, 0–100 (clamped again when applied).
+    pub new_score: i32,
+}
+
 /// A row of `blockchain_identities`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdentityRecord {
@@ -112,12 +122,14 @@ pub trait LedgerStore: Send + Sync {
     async fn insert_ledger_tx(&self, tx: &NewLedgerTx, now: DateTime<Utc>) -> Result<()>;
     /// Up to `limit` pending transactions, oldest first.
     async fn pending_ledger_txs(&self, limit: u32) -> Result<Vec<LedgerTxRecord>>;
-    /// Marks `txs` confirmed (only those still pending) and upserts
-    /// `identities` (skipping users deleted meanwhile), in one transaction.
+    /// Marks `txs` confirmed (only those still pending), upserts
+    /// `identities` (skipping users deleted meanwhile), then sets the
+    /// `trust` scores in order, in one transaction.
     async fn confirm_ledger_txs(
         &self,
         txs: &[ConfirmedTx],
         identities: &[IdentityMirror],
+        trust: &[TrustMirror],
         now: DateTime<Utc>,
     ) -> Result<()>;
     /// Marks a pending transaction failed with `reason`.

@@ -48,6 +48,10 @@ pub(crate) const UPSERT_IDENTITY: &str = "INSERT INTO blockchain_identities \
      transaction_hash = excluded.transaction_hash, block_number = excluded.block_number, \
      updated_at = excluded.updated_at";
 
+/// did, score, now.
+pub(crate) const SET_TRUST: &str = "UPDATE blockchain_identities \
+     SET trust_score = $2, updated_at = $3 WHERE did = $1";
+
 /// did.
 pub(crate) const IDENTITY: &str = "SELECT did, user_id, public_key, trust_score, \
      transaction_hash, block_number, blockchain_registered_at \
@@ -202,12 +206,13 @@ macro_rules! impl_ledger {
             use $crate::common::micros;
             use $crate::ledger_impl::{
                 CONFIRM_TX, FAIL_TX, IDENTITY, INSERT_ANCHOR, INSERT_PROOF, INSERT_TX, IdentityRow,
-                MESSAGE_PROOF, ProofRow, TxRow, UNANCHORED, UPSERT_IDENTITY, UnanchoredRow,
-                anchor_conflict, pending_txs, tx_by_hash,
+                MESSAGE_PROOF, ProofRow, SET_TRUST, TxRow, UNANCHORED, UPSERT_IDENTITY,
+                UnanchoredRow, anchor_conflict, pending_txs, tx_by_hash,
             };
             use $crate::{
                 AnchorRecord, ConfirmedTx, IdentityMirror, IdentityRecord, LedgerStore,
-                LedgerTxRecord, MessageProofRecord, NewLedgerTx, Result, UnanchoredMessage,
+                LedgerTxRecord, MessageProofRecord, NewLedgerTx, Result, TrustMirror,
+                UnanchoredMessage,
             };
             use zynk_proto::MessageId;
 
@@ -243,6 +248,7 @@ macro_rules! impl_ledger {
                     &self,
                     txs: &[ConfirmedTx],
                     identities: &[IdentityMirror],
+                    trust: &[TrustMirror],
                     now: DateTime<Utc>,
                 ) -> Result<()> {
                     let now = micros(now);
@@ -263,6 +269,14 @@ macro_rules! impl_ledger {
                             .bind(&i.public_key)
                             .bind(&i.hash)
                             .bind(i.block_number)
+                            .bind(now)
+                            .execute(&mut *db)
+                            .await?;
+                    }
+                    for t in trust {
+                        sqlx::query(SET_TRUST)
+                            .bind(&t.did)
+                            .bind(t.new_score.clamp(0, 100))
                             .bind(now)
                             .execute(&mut *db)
                             .await?;

@@ -15,6 +15,7 @@
 
 mod attachments;
 pub mod cli_support;
+mod ledger;
 mod olm;
 mod receive;
 mod send;
@@ -36,6 +37,7 @@ use zynk_proto::{
 };
 
 pub use attachments::{FileDescriptor, ThumbnailDescriptor, mime_type_of};
+pub use ledger::LedgerHead;
 pub use receive::Incoming;
 pub use state::ProfileInfo;
 
@@ -196,6 +198,7 @@ impl Messenger {
             seen: Default::default(),
             waiting: Vec::new(),
             sent: Default::default(),
+            ledger_head: None,
         };
         let m = Self {
             client,

@@ -79,6 +79,9 @@ pub struct State {
     /// Plaintexts this device sent (it cannot decrypt its own Olm envelopes).
     #[serde(default)]
     pub sent: BTreeMap<MessageId, String>,
+    /// The newest verified ledger head (and the pinned ledger key).
+    #[serde(default)]
+    pub ledger_head: Option<super::ledger::LedgerHead>,
 }
 
 impl std::fmt::Debug for State {

@@ -2,8 +2,8 @@
 //! `ledger-writer` lease (Redis: one across instances; in-process when
 //! embedded) takes up to `ledger_max_block_txs` pending transactions, oldest
 //! first, checks each against the ledger state, seals the valid ones into
-//! ONE block, then marks them confirmed (and mirrors registrations into
-//! `blockchain_identities`) and the invalid ones failed with a reason.
+//! ONE block, then marks them confirmed (and mirrors registrations, and the
+//! `new_score` of trust score updates, into `blockchain_identities`) and the invalid ones failed with a reason.
 //! Nothing pending: no block. Then, in the same run, new messages are
 //! anchored (see [`super::anchors`]), in a block of their own.
 //!
@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use zynk_ledger::{Ledger, LedgerError, Transaction, TxHash};
-use zynk_store::{ConfirmedTx, IdentityMirror, LedgerTxRecord};
+use zynk_store::{ConfirmedTx, IdentityMirror, LedgerTxRecord, TrustMirror};
 
 use super::Slot;
 use crate::state::AppState;
@@ -32,6 +32,7 @@ pub const LEASE: &str = "ledger-writer";
 struct Outcome {
     confirmed: Vec<ConfirmedTx>,
     identities: Vec<IdentityMirror>,
+    trust: Vec<TrustMirror>,
     failed: Vec<(String, String)>,
     block: Option<u64>,
 }
@@ -97,7 +98,12 @@ pub async fn run_once(state: &AppState) -> bool {
     if !outcome.confirmed.is_empty() {
         if let Err(e) = state
             .store
-            .confirm_ledger_txs(&outcome.confirmed, &outcome.identities, Utc::now())
+            .confirm_ledger_txs(
+                &outcome.confirmed,
+                &outcome.identities,
+                &outcome.trust,
+                Utc::now(),
+            )
             .await
         {
             // Retried by the next run: the transactions are in the ledger.
@@ -234,6 +240,13 @@ fn confirm(out: &mut Outcome, row: &LedgerTxRecord, tx: &Transaction, block: u64
             ..
         } => Some((did, user_identity_key)),
         Transaction::IdentityKeyRotation { did, new_key, .. } => Some((did, new_key)),
+        Transaction::TrustScoreUpdate { did, new_score, .. } => {
+            out.trust.push(TrustMirror {
+                did: did.clone(),
+                new_score: i32::from(*new_score).clamp(0, 100),
+            });
+            None
+        }
         _ => None,
     };
     if let (Some((did, key)), Some(user_id)) = (key, row.user_id) {

@@ -199,6 +199,7 @@ impl Messenger {
             waiting: Vec::new(),
             sent: Default::default(),
             ledger_head: None,
+            ledger_checked: Default::default(),
         };
         let m = Self {
             client,

@@ -82,6 +82,9 @@ pub struct State {
     /// The newest verified ledger head (and the pinned ledger key).
     #[serde(default)]
     pub ledger_head: Option<super::ledger::LedgerHead>,
+    /// Contacts whose pinned identity key was found on the ledger.
+    #[serde(default)]
+    pub ledger_checked: std::collections::BTreeSet<UserId>,
 }
 
 impl std::fmt::Debug for State {

@@ -26,12 +26,32 @@ impl Messenger {
     }
 
     /// Refreshes `user`'s identity key; an unacknowledged change is an error.
+    /// Once per contact key, the key is also checked against the public
+    /// ledger (their DID's latest confirmed transaction): a mismatch is an
+    /// error; a DID not sealed yet (404) or a ledger not readable here (503)
+    /// is checked again next time.
     pub(crate) async fn check_identity(&mut self, user: UserId) -> Result<()> {
         self.trusted_identity(user).await?;
-        match self.state.contacts.get(&user) {
-            Some(c) if c.changed_to.is_some() => Err(SdkError::IdentityChanged(user)),
-            _ => Ok(()),
+        if self
+            .state
+            .contacts
+            .get(&user)
+            .is_some_and(|c| c.changed_to.is_some())
+        {
+            return Err(SdkError::IdentityChanged(user));
         }
+        if !self.state.ledger_checked.contains(&user) {
+            match self.check_identity_on_ledger(user).await {
+                Ok(()) => {
+                    self.state.ledger_checked.insert(user);
+                }
+                Err(SdkError::Api {
+                    status: 404 | 503, ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Whether `user`'s identity key changed since it was pinned (and the new
@@ -55,6 +75,7 @@ impl Messenger {
             c.identity_key = new;
         }
         self.state.devices.remove(&user);
+        self.state.ledger_checked.remove(&user);
         self.save()
     }
 

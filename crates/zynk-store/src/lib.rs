@@ -46,12 +46,14 @@ pub mod keys;
 pub mod ledger;
 pub mod messaging;
 pub mod push;
+pub mod trust;
 pub use calls::*;
 pub use files::*;
 pub use keys::*;
 pub use ledger::*;
 pub use messaging::*;
 pub use push::*;
+pub use trust::*;
 mod calls_impl;
 mod calls_queries;
 mod connect;
@@ -69,6 +71,7 @@ mod msg_queries;
 mod msg_rows;
 mod push_impl;
 mod store_impl;
+mod trust_impl;
 // Backends come after `store_impl`, whose macro they expand.
 mod postgres;
 pub mod queries;
@@ -280,7 +283,16 @@ pub struct PartitionReport {
 /// to that user's rows, which is how authorization reaches the data.
 #[async_trait]
 pub trait Store:
-    MessagingStore + KeyStore + FileStore + CallStore + PushStore + LedgerStore + Send + Sync + 'static
+    MessagingStore
+    + KeyStore
+    + FileStore
+    + CallStore
+    + PushStore
+    + LedgerStore
+    + TrustStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
     /// Applies this backend's migrations (idempotent).

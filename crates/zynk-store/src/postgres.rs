@@ -71,3 +71,4 @@ crate::calls_impl::impl_calls!(PgStore, sqlx::Postgres);
 crate::files_impl::impl_files!(PgStore, sqlx::Postgres);
 crate::push_impl::impl_push!(PgStore, sqlx::Postgres);
 crate::ledger_impl::impl_ledger!(PgStore, sqlx::Postgres);
+crate::trust_impl::impl_trust!(PgStore, " FOR UPDATE");

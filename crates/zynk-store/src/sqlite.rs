@@ -122,3 +122,4 @@ crate::calls_impl::impl_calls!(SqliteStore, sqlx::Sqlite);
 crate::files_impl::impl_files!(SqliteStore, sqlx::Sqlite);
 crate::push_impl::impl_push!(SqliteStore, sqlx::Sqlite);
 crate::ledger_impl::impl_ledger!(SqliteStore, sqlx::Sqlite);
+crate::trust_impl::impl_trust!(SqliteStore, "");

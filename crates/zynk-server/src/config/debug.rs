@@ -33,6 +33,11 @@ impl std::fmt::Debug for Config {
             .field("ledger_interval_ms", &self.ledger_interval_ms)
             .field("ledger_max_block_txs", &self.ledger_max_block_txs)
             .field("ledger_anchor_batch", &self.ledger_anchor_batch)
+            .field("trust_verify_min_score", &self.trust_verify_min_score)
+            .field("trust_verify_points", &self.trust_verify_points)
+            .field("trust_report_points", &self.trust_report_points)
+            .field("trust_report_threshold", &self.trust_report_threshold)
+            .field("trust_milestone_points", &self.trust_milestone_points)
             .field(
                 "undelivered_retention_days",
                 &self.undelivered_retention_days,

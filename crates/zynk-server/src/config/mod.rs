@@ -54,6 +54,17 @@ pub struct Config {
     pub ledger_max_block_txs: u32,
     /// Most messages anchored per writer run (one `message_anchor` batch).
     pub ledger_anchor_batch: u32,
+    /// Least trust score a user needs to verify another (default 50, the
+    /// starting score: new users can verify).
+    pub trust_verify_min_score: u32,
+    /// Points a community verification adds.
+    pub trust_verify_points: u32,
+    /// Points an upheld spam report (threshold reached) removes.
+    pub trust_report_points: u32,
+    /// Distinct reporters that uphold a spam report.
+    pub trust_report_threshold: u32,
+    /// Points each account age milestone (30, 90, 365 days) adds.
+    pub trust_milestone_points: u32,
     /// Days an undelivered message, and a soft-deleted one, is kept.
     pub undelivered_retention_days: u32,
     pub deleted_retention_days: u32,
@@ -141,6 +152,11 @@ impl Default for Config {
             ledger_interval_ms: 1000,
             ledger_max_block_txs: 1000,
             ledger_anchor_batch: 10000,
+            trust_verify_min_score: 50,
+            trust_verify_points: 5,
+            trust_report_points: 10,
+            trust_report_threshold: 3,
+            trust_milestone_points: 5,
             undelivered_retention_days: 30,
             deleted_retention_days: 30,
             maintenance_interval_secs: 3600,
@@ -223,6 +239,11 @@ const KEYS: &[(&str, Kind)] = &[
     ("ledger_interval_ms", Kind::Int),
     ("ledger_max_block_txs", Kind::Int),
     ("ledger_anchor_batch", Kind::Int),
+    ("trust_verify_min_score", Kind::Int),
+    ("trust_verify_points", Kind::Int),
+    ("trust_report_points", Kind::Int),
+    ("trust_report_threshold", Kind::Int),
+    ("trust_milestone_points", Kind::Int),
     ("undelivered_retention_days", Kind::Int),
     ("deleted_retention_days", Kind::Int),
     ("maintenance_interval_secs", Kind::Int),

@@ -71,6 +71,17 @@ ledger_interval_ms = 1000
 ledger_max_block_txs = 1000
 ledger_anchor_batch = 10000
 
+# Trust scores (0-100, 50 at registration), each change a trust_score_update.
+# A user with at least trust_verify_min_score (default 50, so new users can)
+# may verify another once: +trust_verify_points. trust_report_threshold
+# distinct reporters take trust_report_points off. Account age milestones
+# (30, 90, 365 days) add trust_milestone_points each, once.
+trust_verify_min_score = 50
+trust_verify_points = 5
+trust_report_points = 10
+trust_report_threshold = 3
+trust_milestone_points = 5
+
 # Seconds between maintenance runs (partitions, expired sessions, presence).
 maintenance_interval_secs = 3600
 

@@ -158,6 +158,21 @@ impl Config {
         if self.ledger_max_block_txs == 0 {
             return fail("ledger_max_block_txs", "must be at least 1");
         }
+        if self.trust_verify_min_score > 100 {
+            return fail("trust_verify_min_score", "must be between 0 and 100");
+        }
+        for (key, v) in [
+            ("trust_verify_points", self.trust_verify_points),
+            ("trust_report_points", self.trust_report_points),
+            ("trust_milestone_points", self.trust_milestone_points),
+        ] {
+            if v > 100 {
+                return fail(key, "must be between 0 and 100");
+            }
+        }
+        if self.trust_report_threshold == 0 || self.trust_report_threshold > 1000 {
+            return fail("trust_report_threshold", "must be between 1 and 1000");
+        }
         if self.ledger_anchor_batch == 0 || self.ledger_anchor_batch > 1_000_000 {
             return fail("ledger_anchor_batch", "must be between 1 and 1000000");
         }

@@ -10,6 +10,7 @@ mod keys;
 mod ledger;
 mod messaging;
 mod ratelimit;
+mod trust;
 mod ws;
 
 use std::sync::LazyLock;
@@ -109,6 +110,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::consistency))
         .routes(routes!(ledger::did))
         .routes(routes!(ledger::message_proof))
+        .routes(routes!(trust::verify))
+        .routes(routes!(trust::report))
+        .routes(routes!(trust::trust))
         .routes(routes!(ws::websocket))
         .routes(routes!(health::openapi_json))
 }

@@ -4,6 +4,7 @@
 //! first, checks each against the ledger state, seals the valid ones into
 //! ONE block, then marks them confirmed (and mirrors registrations, and the
 //! `new_score` of trust score updates, into `blockchain_identities`) and the invalid ones failed with a reason.
+//! Account age milestones due are queued (`ops::trust::milestones`).
 //! Nothing pending: no block. Then, in the same run, new messages are
 //! anchored (see [`super::anchors`]), in a block of their own.
 //!
@@ -111,6 +112,9 @@ pub async fn run_once(state: &AppState) -> bool {
         } else {
             tracing::info!(block = ?outcome.block, txs = outcome.confirmed.len(), "ledger: block sealed");
         }
+    }
+    if let Err(e) = crate::ops::trust::milestones(state, Utc::now()).await {
+        tracing::error!(error = %e, "ledger: cannot queue trust milestones");
     }
     super::anchors::anchor_once(state).await;
     true

@@ -17,3 +17,4 @@ pub mod location;
 pub mod messages;
 pub mod profiles;
 pub mod sessions;
+pub mod trust;

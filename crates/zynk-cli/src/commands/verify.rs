@@ -19,7 +19,7 @@ use crate::context::{Ctx, parse_id};
 
 pub async fn verify(ctx: &Ctx, id: &str) -> Result<()> {
     let id: MessageId = parse_id("message id", id)?;
-    let s = ctx.open().await?;
+    let mut s = ctx.open().await?;
     let client = s.m.client();
     let message = find_message(client, id).await?;
     let ciphertext = message
@@ -37,7 +37,21 @@ pub async fn verify(ctx: &Ctx, id: &str) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
+    // The ledger key is pinned on first use and the head proved consistent
+    // with the last one this profile saw.
+    let head =
+        s.m.check_ledger()
+            .await
+            .context("checking the ledger head")?;
     let key = hash32(&bundle["ledger_public_key"], b64)?;
+    let pinned = STANDARD
+        .decode(&head.public_key)
+        .context("bad pinned ledger key")?;
+    if pinned != key {
+        bail!(
+            "message {id}: the proof is signed by a ledger key other than the one this profile pinned"
+        );
+    }
     let key = VerifyingKey::from_bytes(&key).context("bad ledger public key")?;
     let path = hashes(&bundle["batch_path"], hex)?;
     let root = hash32(&bundle["merkle_root"], hex)?;

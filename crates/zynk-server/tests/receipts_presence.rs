@@ -409,4 +409,28 @@ async fn device_inbox(b: Backend) {
         alice.send_device_messages(&bad).await.unwrap_err().status(),
         Some(422)
     );
+    // Limits: at most 1000 entries, payloads of at most 64 KiB; nothing is stored.
+    let entry = |payload: String| OutgoingDeviceMessage {
+        device_id: bob_device,
+        payload,
+    };
+    let too_many = SendDeviceMessages {
+        messages: (0..1001).map(|_| entry("eA==".into())).collect(),
+    };
+    let too_big = SendDeviceMessages {
+        messages: vec![entry(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            vec![0u8; 64 * 1024 + 1],
+        ))],
+    };
+    for bad in [too_many, too_big] {
+        assert_eq!(
+            alice.send_device_messages(&bad).await.unwrap_err().status(),
+            Some(422)
+        );
+    }
+    expect_no_frame(&mut ws, Duration::from_millis(300), |f| {
+        matches!(f, ServerFrame::DeviceMessage { .. })
+    })
+    .await;
 }
